@@ -1,0 +1,64 @@
+"""Pass 5: whole-model checks that need both the graph and the compile section."""
+
+from __future__ import annotations
+
+from ..diagnostics import Diagnostic
+from ..layers.core import Activation
+from ..loader import Document
+from ..schema import Spec
+from .graph import Graph
+from .shapes import NodeInfo
+
+
+def output_activation(graph: Graph, name: str) -> str | None:
+    """The activation applied last on the way to output ``name`` (None: linear)."""
+    node = graph.by_name[name]
+    layer = node.layer
+    if isinstance(layer, Activation):
+        return layer.activation
+    act = getattr(layer, "activation", None)
+    if act is not None:
+        return act
+    inner = getattr(layer, "layer", None)
+    if inner is not None and getattr(inner, "activation", None):
+        return inner.activation
+    if layer.kind() in ("Dropout", "Flatten", "Reshape") and node.inputs:
+        return output_activation(graph, node.inputs[0])
+    return None
+
+
+def check_loss(spec: Spec, graph: Graph, info: dict[str, NodeInfo], doc: Document) -> list[Diagnostic]:
+    if spec.compile is None or len(graph.outputs) != 1 or graph.outputs[0] not in info:
+        return []
+    out = []
+    loss = spec.compile.loss
+    name = loss.canonical
+    output = graph.outputs[0]
+    act = output_activation(graph, output) or "linear"
+    units = info[output].shape[-1]
+    where = ("compile", "loss")
+    logits = bool(loss.from_logits)
+    if logits and act in ("softmax", "sigmoid"):
+        out.append(doc.error("W401", f"the output '{output}' applies {act}, but the loss has from_logits: true",
+                             where, help=f"remove the {act} activation or set from_logits: false"))
+    if name in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
+        if units == 1:
+            out.append(doc.error("E400", f"{name} needs one output unit per class, but '{output}' has 1",
+                                 where, help="for two classes use 1 sigmoid unit with binary_crossentropy"))
+        elif act == "sigmoid":
+            out.append(doc.error("W402", f"{name} expects a softmax output, but '{output}' applies sigmoid", where,
+                                 help="use activation: softmax, or binary_crossentropy for multi-label outputs"))
+        elif act == "linear" and not logits:
+            out.append(doc.error("W402", f"'{output}' has no activation, so {name} receives raw scores", where,
+                                 help="add activation: softmax, or use the loss with from_logits: true"))
+    if name in ("binary_crossentropy", "binary_focal_crossentropy"):
+        if act == "softmax":
+            out.append(doc.error("W402", f"{name} expects sigmoid outputs, but '{output}' applies softmax", where,
+                                 help="use activation: sigmoid, or categorical_crossentropy for one class per sample"))
+        elif act == "linear" and not logits:
+            out.append(doc.error("W402", f"'{output}' has no activation, so {name} receives raw scores", where,
+                                 help="add activation: sigmoid, or use the loss with from_logits: true"))
+    if act == "softmax" and units == 1:
+        out.append(doc.error("W402", f"softmax over the single unit of '{output}' always outputs 1.0", where,
+                             help="use activation: sigmoid for one output unit"))
+    return out

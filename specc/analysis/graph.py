@@ -1,0 +1,164 @@
+"""Pass 3: turn the layer list into a graph of named nodes.
+
+A plain list is a chain (each layer feeds the next); a layer that names its
+``inputs`` can take any earlier or later node, so skip connections and
+multi-input models use the same representation. The result is in
+topological order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..diagnostics import Diagnostic, did_you_mean
+from ..layers import Layer
+from ..layers.core import Input
+from ..loader import Document
+from ..schema import Spec
+
+
+@dataclass
+class Node:
+    name: str
+    layer: Layer
+    inputs: list[str]
+    loc: tuple  # where the layer is in the spec, e.g. ('layers', 3)
+    implicit: bool = False  # an Input made from a first layer's input_shape/input_dim
+
+
+@dataclass
+class Graph:
+    nodes: list[Node]  # topological order
+    outputs: list[str]
+    by_name: dict[str, Node] = field(init=False)
+
+    def __post_init__(self):
+        self.by_name = {n.name: n for n in self.nodes}
+
+    @property
+    def inputs(self) -> list[str]:
+        return [n.name for n in self.nodes if isinstance(n.layer, Input)]
+
+    def consumers(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {n.name: [] for n in self.nodes}
+        for n in self.nodes:
+            for i in n.inputs:
+                out[i].append(n.name)
+        return out
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    name, k = base, 0
+    while name in taken:
+        k += 1
+        name = f"{base}_{k}"
+    taken.add(name)
+    return name
+
+
+def build_graph(spec: Spec, doc: Document) -> tuple[Graph | None, list[Diagnostic]]:
+    errors: list[Diagnostic] = []
+    layers = spec.layers
+    taken: set[str] = set()
+    first_named: dict[str, int] = {}
+    for i, layer in enumerate(layers):
+        if layer.name is None:
+            continue
+        if layer.name in first_named:
+            errors.append(doc.error("E200", f"duplicate layer name '{layer.name}' (first used by layers"
+                                    f"[{first_named[layer.name]}])", ("layers", i, "name")))
+        else:
+            first_named[layer.name] = i
+            taken.add(layer.name)
+
+    names = [layer.name or _unique(layer.default_name(), taken) for layer in layers]
+    nodes: list[Node] = []
+    for i, layer in enumerate(layers):
+        loc = ("layers", i)
+        declared = layer.input_names()
+        sample = layer.sample_shape()
+        if isinstance(layer, Input):
+            if layer.input_shape is not None:
+                errors.append(doc.error("E203", "an Input takes `shape`, not `input_shape`", loc + ("input_shape",), key=True))
+            if declared:
+                errors.append(doc.error("E204", "an Input cannot have `inputs`", loc + ("inputs",), key=True))
+            nodes.append(Node(names[i], layer, [], loc))
+            continue
+        if sample is not None:
+            field_name = "input_dim" if getattr(layer, "input_dim", None) is not None else "input_shape"
+            if i == 0 and declared is None:
+                implicit = Input(type="Input", shape=list(sample))
+                nodes.append(Node(_unique("input_layer", taken), implicit, [], loc + (field_name,), implicit=True))
+                declared = [nodes[-1].name]
+            else:
+                errors.append(doc.error(
+                    "E203", f"`{field_name}` is only allowed on the model's first layer", loc + (field_name,), key=True,
+                    help="later layers take their input shape from the layer before them"))
+        if declared is None:
+            if i == 0:
+                errors.append(doc.error(
+                    "E202", "the model's input shape is not given", loc,
+                    help="add `input_shape: [...]` (or `input_dim: n` for Dense) to the first layer, "
+                         "or start with `- type: Input` and `shape: [...]`"))
+                declared = []
+            else:
+                declared = [names[i - 1]]
+        else:
+            for j, ref in enumerate(declared):
+                if ref not in names and ref not in (n.name for n in nodes):
+                    sub = ("inputs",) if isinstance(layer.inputs, str) else ("inputs", j)
+                    errors.append(doc.error("E201", f"unknown layer '{ref}' in inputs", loc + sub,
+                                            help=did_you_mean(ref, names)))
+        lo, hi = layer.n_inputs
+        if declared and not lo <= len(declared) <= hi:
+            want = f"{lo}" if lo == hi else f"{lo} to {hi}"
+            errors.append(doc.error("E204", f"{layer.kind()} takes {want} input(s). Received: {len(declared)}",
+                                    loc + ("inputs",)))
+        nodes.append(Node(names[i], layer, list(declared), loc))
+
+    all_names = [n.name for n in nodes]
+    outputs = spec.outputs or [names[-1]]
+    for j, ref in enumerate(spec.outputs or []):
+        if ref not in all_names:
+            errors.append(doc.error("E205", f"unknown layer '{ref}' in outputs", ("outputs", j),
+                                    help=did_you_mean(ref, all_names)))
+    if errors:
+        return None, errors
+
+    ordered, cycle = _toposort(nodes)
+    if cycle:
+        node = cycle[0]
+        chain = " -> ".join(n.name for n in cycle + [cycle[0]])
+        return None, [doc.error("E206", f"layers feed each other in a loop: {chain}", node.loc + ("inputs",))]
+    return Graph(ordered, outputs), []
+
+
+def _toposort(nodes: list[Node]) -> tuple[list[Node], list[Node]]:
+    """Stable Kahn's algorithm; returns (order, []) or ([], a cycle)."""
+    by_name = {n.name: n for n in nodes}
+    pending = {n.name: len(set(n.inputs)) for n in nodes}
+    users: dict[str, list[str]] = {n.name: [] for n in nodes}
+    for n in nodes:
+        for i in set(n.inputs):
+            users[i].append(n.name)
+    order: list[Node] = []
+    ready = [n for n in nodes if pending[n.name] == 0]
+    position = {n.name: k for k, n in enumerate(nodes)}
+    while ready:
+        ready.sort(key=lambda n: position[n.name])
+        node = ready.pop(0)
+        order.append(node)
+        for u in users[node.name]:
+            pending[u] -= 1
+            if pending[u] == 0:
+                ready.append(by_name[u])
+    if len(order) == len(nodes):
+        return order, []
+    # Walk back along unresolved inputs until a node repeats.
+    left = [n for n in nodes if pending[n.name] > 0]
+    seen: list[Node] = []
+    node = left[0]
+    while node not in seen:
+        seen.append(node)
+        node = next(by_name[i] for i in node.inputs if pending[i] > 0)
+    return [], seen[seen.index(node):]

@@ -1,0 +1,231 @@
+"""The `specc` command line. Thin: every command calls into the pipeline.
+
+Heavy modules (keras, tensorflow, numpy, rich) are imported inside the
+commands that need them; `specc validate`, `summary`, `schema` and `--help`
+never import TensorFlow or Keras (tests/test_imports.py proves it).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List
+
+import typer
+
+from . import __version__
+
+app = typer.Typer(
+    name="specc",
+    help="Declarative YAML model specs for Keras: check, summarize, build, train, evaluate.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _version(value: bool):
+    if value:
+        typer.echo(f"specc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+):
+    """Declarative YAML model specs for Keras."""
+
+
+def _usage(message: str) -> typer.Exit:
+    typer.echo(f"specc: error: {message}", err=True)
+    return typer.Exit(EXIT_USAGE)
+
+
+def expand_paths(paths: list[str]) -> list[Path]:
+    """Files, folders (every *.yaml / *.yml below) and globs, in a stable order."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            out += sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml") and q.is_file())
+        elif not p.exists() and any(c in raw for c in "*?["):
+            matches = sorted(glob.glob(raw, recursive=True))
+            if not matches:
+                raise _usage(f"no files match '{raw}'")
+            out += [Path(m) for m in matches if Path(m).is_file()]
+        else:
+            out.append(p)  # a missing file is reported as a diagnostic (E001)
+    return out
+
+
+def _print_diagnostics(result, stream=None) -> None:
+    from .render import diagnostic_text
+
+    for d in result.diagnostics:
+        line = result.doc.line(d.span.line) if (result.doc and d.span) else None
+        typer.echo(diagnostic_text(d, line), err=stream is sys.stderr)
+
+
+def _checked(spec: Path):
+    """Check one spec for a command that needs a valid one; exit 1 with diagnostics otherwise."""
+    from .check import check_file
+
+    result = check_file(spec)
+    if not result.ok:
+        _print_diagnostics(result, sys.stderr)
+        typer.echo(f"{spec}: {len(result.errors)} error(s)", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    return result
+
+
+@app.command()
+def validate(
+    paths: List[str] = typer.Argument(..., help="Spec files, folders or globs."),
+    format: str = typer.Option("text", "--format", "-f", help="Output format: text or json."),
+    strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
+):
+    """Check specs statically (no TensorFlow). Exit 0 valid, 1 invalid, 2 usage error."""
+    from .check import check_file
+    from .render import diagnostic_json
+
+    if format not in ("text", "json"):
+        raise _usage(f"unknown format '{format}' (choose text or json)")
+    files = expand_paths(paths)
+    if not files:
+        raise _usage("no spec files found")
+    results = [check_file(f) for f in files]
+    failed = [r for r in results if r.errors or (strict and r.warnings)]
+    if format == "json":
+        doc = {
+            "version": 1,
+            "valid": not failed,
+            "files": [
+                {"file": r.file, "valid": r not in failed, "diagnostics": [diagnostic_json(d) for d in r.diagnostics]}
+                for r in results
+            ],
+        }
+        typer.echo(json.dumps(doc, indent=2))
+    else:
+        for r in results:
+            _print_diagnostics(r)
+        n_err = sum(len(r.errors) for r in results)
+        n_warn = sum(len(r.warnings) for r in results)
+        status = "ok" if not failed else "invalid"
+        typer.echo(f"{len(results)} file(s) checked: {len(results) - len(failed)} valid, {len(failed)} invalid; "
+                   f"{n_err} error(s), {n_warn} warning(s) [{status}]")
+    raise typer.Exit(EXIT_INVALID if failed else EXIT_OK)
+
+
+@app.command()
+def summary(
+    spec: Path = typer.Argument(..., help="The spec file."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+):
+    """Every layer's output shape and parameters, and the totals, computed statically."""
+    from .render import shape_text, summary_data
+
+    result = _checked(spec)
+    data = summary_data(result)
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    for d in result.warnings:
+        from .render import diagnostic_text
+
+        typer.echo(diagnostic_text(d, result.doc.line(d.span.line) if d.span else None), err=True)
+    rows = [(layer["name"], layer["type"], shape_text(layer["output_shape"]), f"{layer['params']:,}")
+            for layer in data["layers"]]
+    heads = ("Layer", "Type", "Output shape", "Params")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads)]
+    line = "  ".join(h.ljust(w) for h, w in zip(heads, widths))
+    typer.echo(f"Model: {data['name']}")
+    typer.echo(line)
+    typer.echo("-" * len(line))
+    for r in rows:
+        typer.echo("  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]),
+                              r[3].rjust(widths[3])]))
+    typer.echo("-" * len(line))
+    p = data["params"]
+    typer.echo(f"Total params: {p['total']:,}  (trainable: {p['trainable']:,}, non-trainable: {p['non_trainable']:,})")
+
+
+@app.command()
+def build(
+    spec: Path = typer.Argument(..., help="The spec file."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write the model (.keras)."),
+):
+    """Compile the spec to an untrained Keras model; it loads with plain keras.saving.load_model."""
+    if output.suffix != ".keras":
+        raise _usage("the output file must end in .keras")
+    result = _checked(spec)
+    from .lower import keras_model
+    from .runners.files import atomic_keras_save
+
+    model = keras_model(result)
+    atomic_keras_save(model, output)
+    typer.echo(f"wrote {output} ({model.count_params():,} params)")
+
+
+@app.command()
+def schema(output: Path | None = typer.Option(None, "--output", "-o", help="Write to a file instead of stdout.")):
+    """The JSON Schema of the spec language (for editors and other tools)."""
+    from .jsonschema import spec_schema
+    from .runners.files import atomic_write_text
+
+    text = json.dumps(spec_schema(), indent=2) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        atomic_write_text(output, text)
+
+
+@app.command()
+def train(
+    spec: Path = typer.Argument(..., help="The spec file."),
+    run_dir: Path | None = typer.Option(None, "--run-dir", help="Where to write the run (default runs/NAME-TIME)."),
+    epochs: int | None = typer.Option(None, "--epochs", min=1, help="Override train.epochs."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only print the final metrics."),
+):
+    """Train the spec's model on its data and write a run directory."""
+    result = _checked(spec)
+    from .runners.train import TrainError, train_run
+
+    try:
+        run = train_run(result, spec, run_dir=run_dir, epochs=epochs, quiet=quiet)
+    except TrainError as e:
+        typer.echo(f"specc: error: {e}", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    typer.echo(f"run: {run}")
+
+
+@app.command()
+def evaluate(
+    run_dir: Path = typer.Argument(..., help="A run directory written by `specc train`."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """Metrics of a trained run on its test split."""
+    from .runners.evaluate import evaluate_run
+    from .runners.train import TrainError
+
+    try:
+        metrics = evaluate_run(run_dir)
+    except TrainError as e:
+        typer.echo(f"specc: error: {e}", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    if as_json:
+        typer.echo(json.dumps(metrics, indent=2))
+    else:
+        for k, v in metrics.items():
+            typer.echo(f"{k}: {v:.6g}")
+
+
+def main() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    app()

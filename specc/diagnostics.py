@@ -1,0 +1,132 @@
+"""Diagnostics: what every pass reports, and the catalogue of codes.
+
+A diagnostic is a plain value (code, severity, message, location). Passes never
+print or raise for a user's mistake; they return diagnostics, and the CLI
+renders them. The catalogue below is the single source of the codes: the
+errors reference in docs/ is generated from it and a test keeps it fresh.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Span:
+    """A source range; lines and columns are 1-based, end is exclusive."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    name: str
+    summary: str
+    severity: Severity = Severity.ERROR
+
+
+_CODES = (
+    # Reading the file.
+    Code("E001", "file-not-found", "The spec file does not exist or cannot be read."),
+    Code("E002", "not-text", "The file is not UTF-8 text (binary data or another encoding)."),
+    Code("E003", "file-too-large", "The file is larger than the loader accepts."),
+    # YAML.
+    Code("E010", "yaml-syntax", "The file is not well-formed YAML."),
+    Code("E011", "duplicate-key", "A mapping has the same key twice; YAML loaders would silently keep one."),
+    Code("E012", "alias", "YAML anchors and aliases (&x / *x) are not allowed in specs."),
+    Code("E013", "unknown-tag", "An explicit YAML tag (such as !!python/object) that specc does not accept."),
+    Code("E014", "too-deep", "The document nests deeper than any spec needs."),
+    Code("E015", "multiple-documents", "The file holds more than one YAML document."),
+    Code("E016", "complex-key", "A mapping key that is not a plain scalar."),
+    Code("E020", "not-a-mapping", "The spec is empty or its top level is not a mapping."),
+    # Schema.
+    Code("E100", "unknown-key", "A key that this part of the spec does not have."),
+    Code("E101", "missing-key", "A required key is missing."),
+    Code("E102", "invalid-value", "A value has the wrong type or is out of range."),
+    Code("E103", "unknown-layer", "The layer type is not one specc knows."),
+    Code("E104", "unsupported-version", "The spec's format version (`specc:`) is not supported."),
+    # Graph.
+    Code("E200", "duplicate-name", "Two layers have the same name."),
+    Code("E201", "unknown-input", "A layer's `inputs` names a layer that does not exist before it."),
+    Code("E202", "no-input-shape", "The model's input shape is not given."),
+    Code("E203", "misplaced-input-shape", "`input_shape`/`input_dim` given on a layer that is not a model input."),
+    Code("E204", "arity", "A layer received the wrong number of inputs."),
+    Code("E205", "unknown-output", "`outputs` names a layer that does not exist."),
+    Code("E206", "cycle", "Layers feed each other in a loop."),
+    # Shapes.
+    Code("E300", "rank", "A layer received an input of the wrong rank."),
+    Code("E301", "shape", "A layer's arguments do not fit the shape of its input."),
+    Code("E302", "wrapper", "A wrapper layer wraps a layer it cannot wrap."),
+    # Model / training consistency.
+    Code("E400", "loss-output", "The loss cannot work with the model's output."),
+    Code("W401", "softmax-from-logits", "A softmax/sigmoid output is paired with a from_logits loss.", Severity.WARNING),
+    Code("W402", "activation-loss", "The output activation and the loss do not match.", Severity.WARNING),
+)
+
+CODES: dict[str, Code] = {c.code: c for c in _CODES}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    message: str
+    file: str | None = None
+    span: Span | None = None
+    path: str | None = None  # YAML path, e.g. "layers[3].units"
+    help: str | None = None
+    severity: Severity = field(default=Severity.ERROR)
+
+    @property
+    def name(self) -> str:
+        return CODES[self.code].name
+
+
+def diag(code: str, message: str, **kw) -> Diagnostic:
+    """Build a diagnostic whose severity comes from the catalogue."""
+    kw.setdefault("severity", CODES[code].severity)
+    return Diagnostic(code, message, **kw)
+
+
+def did_you_mean(word: str, choices) -> str | None:
+    """A 'did you mean' hint for a misspelt name, or None."""
+    if not isinstance(word, str):
+        return None
+    choices = list(choices)
+    lowered = {c.lower(): c for c in choices}
+    if word.lower() in lowered:
+        return f"did you mean '{lowered[word.lower()]}'?"
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if not close:
+        close = [lowered[m] for m in difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)]
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def format_path(path: tuple) -> str:
+    """('layers', 3, 'units') -> 'layers[3].units'."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+class SpecError(Exception):
+    """Raised by library entry points when a spec has errors."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = diagnostics
+        first = diagnostics[0] if diagnostics else None
+        super().__init__(first.message if first else "invalid spec")

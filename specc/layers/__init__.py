@@ -1,0 +1,16 @@
+"""Every layer kind specc knows, one module per family.
+
+Importing this package registers all kinds; ``AnyLayer`` is the discriminated
+union (on ``type``) that the spec schema uses.
+"""
+
+from __future__ import annotations
+
+from . import convolution, core, embedding, normalization, pooling, recurrent, wrappers  # noqa: F401 (registers)
+from .base import REGISTRY, Layer, Params, Shape, ShapeError, layer_union
+
+AnyLayer = layer_union(REGISTRY.values())
+
+wrappers.TimeDistributed.model_rebuild(_types_namespace={"AnyLayer": AnyLayer})
+
+__all__ = ["REGISTRY", "AnyLayer", "Layer", "Params", "Shape", "ShapeError"]

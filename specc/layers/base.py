@@ -1,0 +1,262 @@
+"""What every layer kind shares: fields, the registry, shape and parameter rules.
+
+A layer kind is one Pydantic model class. Its fields are the Keras constructor
+arguments (same names), its ``infer`` method is the static shape rule, its
+``count_params`` the parameter rule, and ``to_keras`` the lowering (by default:
+the Keras layer class of the same name, called with the fields the user set).
+Subclassing registers the kind; nothing else needs to change to add one.
+
+Shapes are tuples that include the batch axis (``None`` for unknown sizes),
+exactly as Keras reports them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Shape = tuple  # tuple[int | None, ...] including the batch axis
+
+REGISTRY: dict[str, type[Layer]] = {}
+
+ActivationName = Literal[
+    "linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "elu", "selu", "gelu",
+    "silu", "swish", "mish", "softplus", "softsign", "exponential", "hard_sigmoid",
+    "hard_silu", "hard_swish", "leaky_relu", "relu6", "celu", "glu", "sparse_plus",
+    "squareplus", "tanh_shrink", "hard_tanh", "hard_shrink", "soft_shrink", "sparsemax",
+]
+
+InitializerName = Literal[
+    "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal",
+    "orthogonal", "zeros", "ones", "random_uniform", "random_normal", "truncated_normal",
+    "variance_scaling", "identity",
+]
+
+PositiveInt = Annotated[int, Field(gt=0)]
+Dim = Union[PositiveInt, None]
+Padding = Literal["valid", "same"]
+
+
+class ShapeError(Exception):
+    """A static shape/argument problem; ``field`` names the offending argument."""
+
+    def __init__(self, message: str, field: str | None = None, code: str = "E301", help: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+        self.help = help
+
+
+@dataclass(frozen=True)
+class Params:
+    trainable: int = 0
+    non_trainable: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.trainable + self.non_trainable
+
+    def __add__(self, other: Params) -> Params:
+        return Params(self.trainable + other.trainable, self.non_trainable + other.non_trainable)
+
+    def frozen(self) -> Params:
+        return Params(0, self.total)
+
+
+class Regularizer(BaseModel):
+    """Weight penalty: ``{l2: 1.0e-4}``, ``{l1: 1.0e-5, l2: 1.0e-4}``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    l1: Annotated[float, Field(ge=0)] = 0.0
+    l2: Annotated[float, Field(ge=0)] = 0.0
+
+    def to_keras(self):
+        import keras
+
+        if self.l1 and not self.l2:
+            return keras.regularizers.L1(self.l1)
+        if self.l2 and not self.l1:
+            return keras.regularizers.L2(self.l2)
+        return keras.regularizers.L1L2(l1=self.l1, l2=self.l2)
+
+
+def snake(name: str) -> str:
+    """Keras's own naming: 'Conv2D' -> 'conv2d', 'SimpleRNN' -> 'simple_rnn'."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def fmt_shape(shape: Shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def rank_name(rank: int) -> str:
+    return f"{rank}-D"
+
+
+# Base fields that describe the node in the graph, not the Keras layer's arguments.
+GRAPH_FIELDS = frozenset({"type", "name", "inputs", "input_shape", "comment"})
+
+
+class Layer(BaseModel):
+    """Fields shared by every layer kind."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    type: str
+    name: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$", max_length=128)] | None = Field(
+        None, description="Layer name; defaults to Keras's naming (dense, dense_1, ...)."
+    )
+    inputs: Union[str, list[str], None] = Field(
+        None, description="Names of the layers feeding this one; defaults to the layer before it."
+    )
+    input_shape: list[Dim] | None = Field(
+        None, description="Shape of one sample (no batch axis); only on the model's first layer."
+    )
+    trainable: bool = Field(True, description="False freezes the layer's weights.")
+
+    # Class-level facts about the kind.
+    keras_class: ClassVar[str | None] = None  # defaults to the `type` tag
+    ranks: ClassVar[tuple[int, ...] | None] = None  # accepted input ranks, batch axis included
+    rank_hint: ClassVar[str] = ""  # what the input axes mean, for messages
+    n_inputs: ClassVar[tuple[int, int]] = (1, 1)  # min, max number of inputs
+    category: ClassVar[str] = "core"
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kw):
+        super().__pydantic_init_subclass__(**kw)
+        tag = cls.model_fields["type"].annotation
+        args = getattr(tag, "__args__", ())
+        if len(args) == 1 and isinstance(args[0], str):
+            REGISTRY[args[0]] = cls
+
+    # -- identity ---------------------------------------------------------
+    @classmethod
+    def kind(cls) -> str:
+        return cls.model_fields["type"].annotation.__args__[0]
+
+    def default_name(self) -> str:
+        return snake(self.kind())
+
+    def input_names(self) -> list[str] | None:
+        if self.inputs is None:
+            return None
+        return [self.inputs] if isinstance(self.inputs, str) else list(self.inputs)
+
+    def sample_shape(self) -> list | None:
+        """The shape of one sample when this layer declares the model input."""
+        return self.input_shape
+
+    # -- static rules -----------------------------------------------------
+    def check_rank(self, shape: Shape) -> None:
+        if self.ranks is not None and len(shape) not in self.ranks:
+            want = " or ".join(rank_name(r) for r in self.ranks)
+            raise ShapeError(
+                f"{self.kind()} expects a {want} input{self.rank_hint}. Received: {rank_name(len(shape))} "
+                f"shape {fmt_shape(shape)}",
+                code="E300",
+            )
+
+    def infer(self, shapes: list[Shape]) -> Shape:
+        """Output shape for the given input shapes (identity by default)."""
+        return shapes[0]
+
+    def count_params(self, shapes: list[Shape]) -> Params:
+        return Params()
+
+    def params(self, shapes: list[Shape]) -> Params:
+        p = self.count_params(shapes)
+        return p if self.trainable else p.frozen()
+
+    # -- lowering ---------------------------------------------------------
+    def keras_kwargs(self) -> dict[str, Any]:
+        """Constructor arguments: the Keras fields the user set, converted."""
+        out = {}
+        for key in self.model_fields_set - GRAPH_FIELDS:
+            value = getattr(self, key)
+            out[key] = to_keras_value(value)
+        return out
+
+    def to_keras(self, name: str):
+        import keras
+
+        cls = getattr(keras.layers, self.keras_class or self.kind())
+        return cls(name=name, **self.keras_kwargs())
+
+
+def to_keras_value(value):
+    if isinstance(value, Regularizer):
+        return value.to_keras()
+    if isinstance(value, Layer):
+        return value.to_keras(value.name or value.default_name())
+    if isinstance(value, list):
+        return tuple(to_keras_value(v) for v in value)
+    return value
+
+
+# -- shape arithmetic shared by convolution and pooling ---------------------
+def tuple_arg(value, n: int) -> tuple:
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    return (value,) * n
+
+
+def conv_length(length, kernel, padding, stride, dilation=1):
+    if length is None:
+        return None
+    eff = kernel + (kernel - 1) * (dilation - 1)
+    if padding in ("same", "causal"):
+        return (length + stride - 1) // stride
+    return (length - eff) // stride + 1 if length >= eff else 0
+
+
+def pool_length(length, pool, padding, stride):
+    if length is None:
+        return None
+    if padding == "same":
+        return (length + stride - 1) // stride
+    return (length - pool) // stride + 1 if length >= pool else 0
+
+
+def deconv_length(length, kernel, padding, stride, dilation=1, output_padding=None):
+    if length is None:
+        return None
+    eff = kernel + (kernel - 1) * (dilation - 1)
+    if output_padding is None:
+        return length * stride + max(eff - stride, 0) if padding == "valid" else length * stride
+    pad = eff // 2 if padding == "same" else 0
+    return (length - 1) * stride + eff - 2 * pad + output_padding
+
+
+def prod(dims) -> int | None:
+    if any(d is None for d in dims):
+        return None
+    return math.prod(dims)
+
+
+AXES = {1: ("steps",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+
+
+def spatial_check(kind: str, shape_in: Shape, spatial_out: tuple, field: str, sizes: tuple) -> None:
+    """Refuse a window that does not fit: an output axis of size 0 or less."""
+    spatial_in = shape_in[1:-1]
+    for axis, before, after, size in zip(AXES[len(spatial_in)], spatial_in, spatial_out, sizes):
+        if after is not None and after <= 0:
+            raise ShapeError(
+                f"{kind}'s {field} {size} does not fit the input's {axis} of {before}. Received: input shape "
+                f"{fmt_shape(shape_in)}",
+                field=field,
+                help="use padding: same, a smaller window, or a larger input",
+            )
+
+
+def layer_union(classes) -> Any:
+    classes = tuple(classes)
+    if len(classes) == 1:
+        return classes[0]
+    return Annotated[Union[classes], Field(discriminator="type")]

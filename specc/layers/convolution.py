@@ -1,0 +1,124 @@
+"""Convolution layers: Conv1D, Conv2D, Conv2DTranspose (channels_last)."""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar, Literal, Union
+
+from pydantic import Field
+
+from .base import (
+    ActivationName,
+    InitializerName,
+    Layer,
+    Params,
+    PositiveInt,
+    Regularizer,
+    ShapeError,
+    conv_length,
+    deconv_length,
+    fmt_shape,
+    spatial_check,
+    tuple_arg,
+)
+
+Window1 = Union[PositiveInt, list[PositiveInt]]
+
+
+class _Conv(Layer):
+    filters: PositiveInt
+    kernel_size: Window1
+    strides: Window1 = 1
+    padding: Literal["valid", "same"] = "valid"
+    dilation_rate: Window1 = 1
+    groups: PositiveInt = 1
+    activation: ActivationName | None = None
+    use_bias: bool = True
+    kernel_initializer: InitializerName = "glorot_uniform"
+    bias_initializer: InitializerName = "zeros"
+    kernel_regularizer: Regularizer | None = None
+    bias_regularizer: Regularizer | None = None
+    activity_regularizer: Regularizer | None = None
+
+    rank: ClassVar[int] = 2
+    category = "convolution"
+
+    def _arg(self, field: str) -> tuple:
+        value = tuple_arg(getattr(self, field), self.rank)
+        if len(value) != self.rank:
+            raise ShapeError(f"{self.kind()}'s {field} needs {self.rank} values. Received: {list(value)}", field=field)
+        return value
+
+    def _check_input(self, shape):
+        self.check_rank(shape)
+        if shape[-1] is None:
+            raise ShapeError(f"{self.kind()} needs a known channel axis. Received: input shape {fmt_shape(shape)}")
+        if shape[-1] % self.groups or self.filters % self.groups:
+            raise ShapeError(
+                f"{self.kind()}'s groups ({self.groups}) must divide both the input channels ({shape[-1]}) "
+                f"and filters ({self.filters})",
+                field="groups",
+            )
+
+    def infer(self, shapes):
+        (shape,) = shapes
+        self._check_input(shape)
+        k, s, d = self._arg("kernel_size"), self._arg("strides"), self._arg("dilation_rate")
+        if any(x > 1 for x in s) and any(x > 1 for x in d):
+            raise ShapeError(f"{self.kind()} cannot combine strides > 1 with dilation_rate > 1", field="strides")
+        spatial = tuple(conv_length(n, kk, self.padding, ss, dd) for n, kk, ss, dd in zip(shape[1:-1], k, s, d))
+        spatial_check(self.kind(), shape, spatial, "kernel_size", k)
+        return (shape[0], *spatial, self.filters)
+
+    def count_params(self, shapes):
+        c_in = shapes[0][-1]
+        k = self._arg("kernel_size")
+        return Params(math.prod(k) * (c_in // self.groups) * self.filters + (self.filters if self.use_bias else 0))
+
+
+class Conv1D(_Conv):
+    """1-D convolution over (batch, steps, channels)."""
+
+    type: Literal["Conv1D"]
+    padding: Literal["valid", "same", "causal"] = "valid"
+    rank = 1
+    ranks = (3,)
+    rank_hint = " (batch, steps, channels)"
+
+
+class Conv2D(_Conv):
+    """2-D convolution over (batch, height, width, channels)."""
+
+    type: Literal["Conv2D"]
+    rank = 2
+    ranks = (4,)
+    rank_hint = " (batch, height, width, channels); add a Reshape for flat data"
+
+
+class Conv2DTranspose(_Conv):
+    """Transposed 2-D convolution (learned upsampling)."""
+
+    type: Literal["Conv2DTranspose"]
+    output_padding: Union[int, list[int], None] = Field(None, description="Extra size added to one side.")
+    groups: Literal[1] = 1
+    rank = 2
+    ranks = (4,)
+    rank_hint = " (batch, height, width, channels)"
+
+    def infer(self, shapes):
+        (shape,) = shapes
+        self._check_input(shape)
+        k, s, d = self._arg("kernel_size"), self._arg("strides"), self._arg("dilation_rate")
+        op = (None,) * 2 if self.output_padding is None else self._arg("output_padding")
+        for o, ss in zip(op, s):
+            if o is not None and not 0 <= o < ss:
+                raise ShapeError(
+                    f"Conv2DTranspose's output_padding must be smaller than strides. Received: output_padding="
+                    f"{self.output_padding}, strides={self.strides}",
+                    field="output_padding",
+                )
+        spatial = tuple(
+            deconv_length(n, kk, self.padding, ss, dd, oo) for n, kk, ss, dd, oo in zip(shape[1:-1], k, s, d, op)
+        )
+        spatial_check(self.kind(), shape, spatial, "kernel_size", k)
+        return (shape[0], *spatial, self.filters)

@@ -1,0 +1,1 @@
+"""Runners: train, evaluate (and later predict, export). They import Keras."""

@@ -1,0 +1,52 @@
+"""Pass 2: the spec language as Pydantic models.
+
+``Spec`` is the whole file. Layers are a discriminated union on ``type``
+(``specc.layers``); a bare string such as ``- Flatten`` is the short form of
+``- type: Flatten``. All models forbid unknown keys and use strict types, so a
+YAML surprise (``units: "12"``, ``shuffle: yes``) is an error, not a guess.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..layers import AnyLayer
+from .compile import Compile
+from .data import Data
+from .train import Train
+
+SPEC_VERSION = 1
+SUPPORTED_VERSIONS = (1,)
+
+
+class Spec(BaseModel):
+    """A specc spec: one model and, optionally, how to train it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, title="specc spec")
+
+    specc: Literal[1] = Field(description="Format version of the spec language (currently 1).")
+    name: Annotated[str, Field(min_length=1, max_length=128)] | None = Field(
+        None, description="Model name; defaults to the file name."
+    )
+    description: str | None = None
+    seed: int | None = Field(None, description="One seed for weights, shuffling and dropout: repeatable runs.")
+    layers: list[AnyLayer] = Field(
+        min_length=1,
+        description="The layers, in order. Each feeds the next unless it names its `inputs`.",
+    )
+    outputs: list[str] | None = Field(None, description="Names of the output layers; defaults to the last layer.")
+    compile: Compile | None = None
+    train: Train = Field(default_factory=Train)
+    data: Data | None = None
+
+    @field_validator("layers", mode="before")
+    @classmethod
+    def _short_forms(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"type": item} if isinstance(item, str) else item for item in value]
+        return value
+
+
+__all__ = ["Spec", "Compile", "Train", "Data", "SPEC_VERSION", "SUPPORTED_VERSIONS"]
