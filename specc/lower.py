@@ -20,8 +20,9 @@ def keras_model(result: CheckResult, compile: bool = True):
     """Build (and by default compile) the Keras model for a valid check result."""
     if not result.ok:
         raise SpecError(result.errors)
-    import keras
+    from .runners.backend import import_keras
 
+    keras = import_keras()
     spec, graph = result.spec, result.graph
     if spec.seed is not None:
         keras.utils.set_random_seed(spec.seed)

@@ -1,1 +1,5 @@
-"""Runners: train, evaluate (and later predict, export). They import Keras."""
+"""Runners: train and evaluate a checked spec. The only modules that run Keras models."""
+
+
+class RunError(Exception):
+    """A user-facing problem found while running (bad data, missing run files): no traceback."""

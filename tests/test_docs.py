@@ -1,0 +1,71 @@
+"""Docs stay true: generated references are fresh, and the specs and commands shown in them work."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, run_cli
+from specc.check import check_text
+
+DOCS = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
+
+
+def test_generated_references_are_fresh():
+    out = subprocess.run([sys.executable, "-m", "specc.docgen", "--check"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stdout
+
+
+def test_reference_lists_every_layer_kind_and_code():
+    from specc.diagnostics import CODES
+    from specc.layers import REGISTRY
+
+    reference = (ROOT / "docs" / "spec-reference.md").read_text()
+    errors = (ROOT / "docs" / "errors.md").read_text()
+    for name in REGISTRY:
+        assert f"#### {name}\n" in reference
+    for code in CODES:
+        assert f"`{code}`" in errors
+
+
+def test_readme_starts_with_the_two_commands_and_ci_runs_the_second():
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```sh\n(.*?)```", text, re.S).group(1).strip().splitlines()
+    assert text.index("```sh") < 20, "the README begins with the commands"
+    assert len(block) == 2
+    assert "specc train specs/digits_mlp.yaml" in block[0]
+    assert "pytest" in block[1]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert block[1] in ci.splitlines()
+
+
+def _whole_specs():
+    """YAML blocks that are whole specs (fragments such as a lone `data:` section are not)."""
+    found = []
+    for path in DOCS:
+        for i, block in enumerate(re.findall(r"```yaml\n(.*?)```", path.read_text(), re.S)):
+            if block.startswith("specc:"):
+                found.append(pytest.param(block, id=f"{path.name}-{i}"))
+    assert len(found) >= 4
+    return found
+
+
+@pytest.mark.parametrize("block", _whole_specs())
+def test_every_spec_in_the_docs_is_valid(block):
+    result = check_text(block)
+    assert result.ok, [d.message for d in result.errors]
+
+
+def _static_commands():
+    for path in DOCS:
+        for block in re.findall(r"```sh\n(.*?)```", path.read_text(), re.S):
+            for line in block.strip().splitlines():
+                if re.match(r"specc (validate|summary|schema)\b", line):
+                    yield pytest.param(line, id=line)
+
+
+@pytest.mark.parametrize("line", list(_static_commands()))
+def test_static_commands_in_the_docs_run(line):
+    out = run_cli(*line.split()[1:])
+    assert out.returncode == 0, out.stdout + out.stderr
