@@ -85,41 +85,51 @@ def _checked(spec: Path):
     return result
 
 
+FORMATS = ("text", "json", "github", "sarif")
+
+
 @app.command()
 def validate(
     paths: List[str] = typer.Argument(..., help="Spec files, folders or globs."),
-    format: str = typer.Option("text", "--format", "-f", help="Output format: text or json."),
+    format: str = typer.Option("text", "--format", "-f", help="Output format: text, json, github or sarif."),
     strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to a file (json, sarif)."),
 ):
     """Check specs statically (no TensorFlow). Exit 0 valid, 1 invalid, 2 usage error."""
     from .check import check_file
-    from .render import diagnostic_json
+    from .render import github_lines, sarif, validate_json
 
-    if format not in ("text", "json"):
-        raise _usage(f"unknown format '{format}' (choose text or json)")
+    if format not in FORMATS:
+        raise _usage(f"unknown format '{format}' (choose {', '.join(FORMATS)})")
     files = expand_paths(paths)
     if not files:
         raise _usage("no spec files found")
     results = [check_file(f) for f in files]
     failed = [r for r in results if r.errors or (strict and r.warnings)]
+    report = None
     if format == "json":
-        doc = {
-            "version": 1,
-            "valid": not failed,
-            "files": [
-                {"file": r.file, "valid": r not in failed, "diagnostics": [diagnostic_json(d) for d in r.diagnostics]}
-                for r in results
-            ],
-        }
-        typer.echo(json.dumps(doc, indent=2))
+        report = json.dumps(validate_json(results, failed), indent=2) + "\n"
+    elif format == "sarif":
+        report = json.dumps(sarif(results, __version__), indent=2) + "\n"
+    elif format == "github":
+        for line in github_lines(results):
+            typer.echo(line)
     else:
         for r in results:
             _print_diagnostics(r)
+    if report is not None:
+        if output is not None:
+            from .runners.files import atomic_write_text
+
+            atomic_write_text(output, report)
+        else:
+            typer.echo(report, nl=False)
+    if format in ("text", "github") or output is not None:
         n_err = sum(len(r.errors) for r in results)
         n_warn = sum(len(r.warnings) for r in results)
         status = "ok" if not failed else "invalid"
         typer.echo(f"{len(results)} file(s) checked: {len(results) - len(failed)} valid, {len(failed)} invalid; "
-                   f"{n_err} error(s), {n_warn} warning(s) [{status}]")
+                   f"{n_err} error(s), {n_warn} warning(s) [{status}]", err=output is not None)
     raise typer.Exit(EXIT_INVALID if failed else EXIT_OK)
 
 
@@ -154,6 +164,76 @@ def summary(
     typer.echo("-" * len(line))
     p = data["params"]
     typer.echo(f"Total params: {p['total']:,}  (trainable: {p['trainable']:,}, non-trainable: {p['non_trainable']:,})")
+
+
+@app.command()
+def diff(
+    a: str = typer.Argument(..., help="The old spec: a path or a git revision REV:PATH."),
+    b: str = typer.Argument(..., help="The new spec: a path or a git revision REV:PATH."),
+    format: str = typer.Option("text", "--format", "-f", help="Output format: text, markdown or json."),
+):
+    """Architecture-level diff of two specs. Exit 0 same, 1 different, 2 trouble (as diff(1))."""
+    from .diff import DiffSourceError, as_json, as_markdown, as_text, check_source, diff_results
+
+    if format not in ("text", "markdown", "json"):
+        raise _usage(f"unknown format '{format}' (choose text, markdown or json)")
+    results = []
+    for ref in (a, b):
+        try:
+            result = check_source(ref)
+        except DiffSourceError as e:
+            raise _usage(str(e))
+        if not result.ok:
+            _print_diagnostics(result, sys.stderr)
+            typer.echo(f"specc: error: {ref} is not a valid spec", err=True)
+            raise typer.Exit(EXIT_USAGE)
+        results.append(result)
+    d = diff_results(*results)
+    if format == "json":
+        typer.echo(json.dumps(as_json(d), indent=2))
+    else:
+        typer.echo(as_markdown(d) if format == "markdown" else as_text(d), nl=False)
+    raise typer.Exit(EXIT_INVALID if d.changed else EXIT_OK)
+
+
+@app.command()
+def fmt(
+    paths: List[str] = typer.Argument(..., help="Spec files, folders or globs."),
+    check: bool = typer.Option(False, "--check", help="Only report files that are not formatted (exit 1)."),
+):
+    """Rewrite specs in the canonical layout, keeping comments. Exit 1 with --check if any would change."""
+    from .fmt import FormatError, format_file_text
+    from .runners.files import atomic_write_text
+
+    files = expand_paths(paths)
+    if not files:
+        raise _usage("no spec files found")
+    bad = changed = 0
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+            new, diagnostics = format_file_text(text, str(path))
+        except (OSError, UnicodeDecodeError, FormatError) as e:
+            typer.echo(f"{path}: error: {e}", err=True)
+            bad += 1
+            continue
+        if new is None:
+            from .render import diagnostic_text
+
+            for d in diagnostics:
+                typer.echo(diagnostic_text(d), err=True)
+            typer.echo(f"{path}: not formatted: the spec is invalid", err=True)
+            bad += 1
+        elif new != text:
+            changed += 1
+            if check:
+                typer.echo(f"would reformat {path}")
+            else:
+                atomic_write_text(path, new)
+                typer.echo(f"reformatted {path}")
+    verb = "would be reformatted" if check else "reformatted"
+    typer.echo(f"{len(files)} file(s): {changed} {verb}, {bad} invalid", err=True)
+    raise typer.Exit(EXIT_INVALID if bad or (check and changed) else EXIT_OK)
 
 
 @app.command()

@@ -1,6 +1,6 @@
 """Generate the reference pages in docs/ from the code, so they cannot drift.
 
-    python -m specc.docgen          # rewrite docs/spec-reference.md and docs/errors.md
+    python -m specc.docgen          # rewrite docs/spec-reference.md, docs/errors.md, docs/specc.schema.json
     python -m specc.docgen --check  # exit 1 if they are stale (tests run this)
 """
 
@@ -244,7 +244,19 @@ def errors_reference() -> str:
     return "\n".join(out) + "\n"
 
 
-PAGES = {"docs/spec-reference.md": spec_reference, "docs/errors.md": errors_reference}
+def json_schema() -> str:
+    import json
+
+    from .jsonschema import spec_schema
+
+    return json.dumps(spec_schema(), indent=2) + "\n"
+
+
+PAGES = {
+    "docs/spec-reference.md": spec_reference,
+    "docs/errors.md": errors_reference,
+    "docs/specc.schema.json": json_schema,
+}
 
 
 def main(argv: list[str]) -> int:

@@ -80,3 +80,90 @@ def model_name(result) -> str:
 
 def shape_text(shape) -> str:
     return fmt_shape(tuple(shape))
+
+
+# -- machine-readable validate output ------------------------------------------
+def validate_json(results, failed) -> dict:
+    """`validate --format json`: stable, versioned, documented in docs/checking.md."""
+    return {
+        "version": 1,
+        "valid": not failed,
+        "files": [
+            {"file": r.file, "valid": r not in failed, "diagnostics": [diagnostic_json(d) for d in r.diagnostics]}
+            for r in results
+        ],
+    }
+
+
+def _gh_escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def github_lines(results) -> list[str]:
+    """GitHub Actions workflow commands: annotations on the pull request's diff."""
+    out = []
+    for r in results:
+        for d in r.diagnostics:
+            props = [f"file={_gh_escape(d.file or r.file, True)}"]
+            if d.span is not None:
+                props += [f"line={d.span.line}", f"col={d.span.col}",
+                          f"endLine={d.span.end_line}", f"endColumn={d.span.end_col}"]
+            props.append(f"title={_gh_escape(f'specc {d.code} {d.name}', True)}")
+            message = d.message + (f" ({d.help})" if d.help else "")
+            level = "error" if d.severity.value == "error" else "warning"
+            out.append(f"::{level} {','.join(props)}::{_gh_escape(message)}")
+    return out
+
+
+def sarif(results, version: str) -> dict:
+    """SARIF 2.1.0, for code-scanning dashboards (e.g. GitHub's upload-sarif action)."""
+    from pathlib import PurePath
+
+    from .diagnostics import CODES
+
+    rules = list(CODES.values())
+    index = {c.code: i for i, c in enumerate(rules)}
+    docs = "https://github.com/specc-dev/specc/blob/main/docs/errors.md"
+    results_out = []
+    for r in results:
+        for d in r.diagnostics:
+            uri = PurePath(d.file or r.file).as_posix()
+            location = {"physicalLocation": {"artifactLocation": {"uri": uri}}}
+            if d.span is not None:
+                location["physicalLocation"]["region"] = {
+                    "startLine": d.span.line, "startColumn": d.span.col,
+                    "endLine": d.span.end_line, "endColumn": d.span.end_col,
+                }
+            item = {
+                "ruleId": d.code,
+                "ruleIndex": index[d.code],
+                "level": "error" if d.severity.value == "error" else "warning",
+                "message": {"text": d.message + (f" ({d.help})" if d.help else "")},
+                "locations": [location],
+            }
+            if d.path:
+                item["properties"] = {"yamlPath": d.path}
+            results_out.append(item)
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "specc",
+                "version": version,
+                "informationUri": "https://github.com/specc-dev/specc",
+                "rules": [{
+                    "id": c.code,
+                    "name": c.name,
+                    "shortDescription": {"text": c.summary},
+                    "helpUri": f"{docs}#{c.code.lower()}",
+                    "defaultConfiguration": {"level": "error" if c.severity.value == "error" else "warning"},
+                } for c in rules],
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results_out,
+        }],
+    }

@@ -1,0 +1,197 @@
+"""`specc fmt`: one canonical layout for specs, keeping comments.
+
+The canonical layout:
+- keys in the order of the spec language (the Pydantic models' field order), with a layer's `type`,
+  `name` and `inputs` first and its `input_shape` and `trainable` last;
+- lists of scalars in flow style (`input_shape: [28, 28, 1]`);
+- layers and other nested mappings in flow style when they hold no comment and fit in the line width;
+  top-level sections in block style;
+- two-space indentation, sequences indented under their key.
+
+Only valid specs are formatted (the checker runs first), and the result is checked to load to the same data.
+Comments stay attached to the key or item they follow.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import get_args
+
+from pydantic import BaseModel
+
+from .layers import REGISTRY
+from .layers.base import Layer
+from .schema import Spec
+
+WIDTH = 110
+LAYER_FIRST = ("type", "name", "inputs")
+LAYER_LAST = ("input_shape", "trainable")
+
+
+def _yaml():
+    from ruamel.yaml import YAML
+
+    y = YAML(typ="rt")
+    y.preserve_quotes = True
+    y.width = 4096  # we choose flow/block ourselves; never let the emitter fold lines
+    y.indent(mapping=2, sequence=4, offset=2)
+    return y
+
+
+def _models_in(annotation) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    out = []
+    for arg in get_args(annotation):
+        out += _models_in(arg)
+    return out
+
+
+def _model_for(annotation, value) -> type[BaseModel] | None:
+    models = _models_in(annotation)
+    if isinstance(value, dict) and "type" in value:
+        for m in models:
+            t = m.model_fields.get("type")
+            if t is not None and value["type"] in get_args(t.annotation):
+                return m
+        tag = str(value["type"])
+        if tag in REGISTRY:
+            return REGISTRY[tag]
+    return models[0] if len(models) == 1 else None
+
+
+def _key_order(model: type[BaseModel] | None, keys: list[str]) -> list[str]:
+    if model is None:
+        return keys
+    fields = list(model.model_fields)
+    if issubclass(model, Layer):
+        middle = [f for f in fields if f not in LAYER_FIRST + LAYER_LAST]
+        fields = [*LAYER_FIRST, *middle, *LAYER_LAST]
+    elif "type" in fields:  # a typed mapping (optimizer, loss, source, schedule) names its type first
+        fields.remove("type")
+        fields.insert(0, "type")
+    rank = {k: i for i, k in enumerate(fields)}
+    return sorted(keys, key=lambda k: (rank.get(k, len(rank)), keys.index(k)))
+
+
+def _has_comments(node) -> bool:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(node, (CommentedMap, CommentedSeq)):
+        ca = node.ca
+        if ca.comment or any(any(c is not None for c in (v or [])) for v in ca.items.values()):
+            return True
+        values = node.values() if isinstance(node, CommentedMap) else node
+        return any(_has_comments(v) for v in values)
+    return False
+
+
+def _flow_text(node) -> str:
+    """The node as one flow-style line (for measuring its width)."""
+    if isinstance(node, dict):
+        return "{" + ", ".join(f"{k}: {_flow_text(v)}" for k, v in node.items()) + "}"
+    if isinstance(node, list):
+        return "[" + ", ".join(_flow_text(v) for v in node) + "]"
+    if node is None:
+        return "null"
+    if isinstance(node, bool):
+        return str(node).lower()
+    return str(node)
+
+
+def _reorder(node, model, depth: int, indent: int):
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(node, CommentedMap):
+        fields = model.model_fields if model is not None else {}
+        keys = _key_order(model, list(node.keys()))
+        if keys != list(node.keys()):
+            items = [(k, node[k]) for k in keys]
+            comments = dict(node.ca.items)
+            for k in list(node.keys()):
+                del node[k]
+            for k, v in items:
+                node[k] = v
+            node.ca.items.clear()
+            node.ca.items.update(comments)
+        for k in node:
+            sub = fields.get(k)
+            child_model = _model_for(sub.annotation, node[k]) if sub is not None else None
+            _reorder(node[k], child_model, depth + 1, indent + 2)
+        if depth <= 1:
+            node.fa.set_block_style()
+        elif not _has_comments(node) and indent + len(_flow_text(node)) <= WIDTH:
+            node.fa.set_flow_style()
+        else:
+            node.fa.set_block_style()
+    elif isinstance(node, CommentedSeq):
+        item_annotation = None
+        if model is not None:
+            item_annotation = model
+        for item in node:
+            _reorder(item, _model_for(item_annotation, item) if item_annotation is not None else None,
+                     depth + 1, indent + 4)
+        scalars = all(not isinstance(v, (dict, list)) for v in node)
+        if scalars and not _has_comments(node):
+            node.fa.set_flow_style()
+        elif depth >= 2 and not _has_comments(node) and indent + len(_flow_text(node)) <= WIDTH:
+            node.fa.set_flow_style()
+        else:
+            node.fa.set_block_style()
+
+
+class FormatError(Exception):
+    pass
+
+
+def format_text(text: str) -> str:
+    """The canonical layout of a valid spec's text."""
+    from ruamel.yaml.comments import CommentedMap
+
+    y = _yaml()
+    try:
+        data = y.load(text)
+    except Exception as e:  # noqa: BLE001 - ruamel raises many kinds; the checker ran first
+        raise FormatError(f"cannot parse for formatting: {e}") from None
+    if not isinstance(data, CommentedMap):
+        raise FormatError("the spec is not a mapping")
+    keys = _key_order(Spec, list(data.keys()))
+    if keys != list(data.keys()):
+        comments = dict(data.ca.items)
+        items = [(k, data[k]) for k in keys]
+        for k in list(data.keys()):
+            del data[k]
+        for k, v in items:
+            data[k] = v
+        data.ca.items.clear()
+        data.ca.items.update(comments)
+    for key in data:
+        field = Spec.model_fields.get(key)
+        if field is None:
+            continue
+        if key == "layers":
+            for item in data[key]:
+                _reorder(item, _model_for(Layer, item), 2, 4)
+            layers = data[key]
+            layers.fa.set_block_style()
+            continue
+        _reorder(data[key], _model_for(field.annotation, data[key]), 1, 0)
+    out = io.StringIO()
+    y.dump(data, out)
+    return out.getvalue()
+
+
+def format_file_text(text: str, path: str = "<string>") -> tuple[str | None, list]:
+    """Check, then format; returns (new text, diagnostics). New text is None when the spec is invalid."""
+    from .check import check_text
+    from .loader import load_text
+
+    result = check_text(text, path)
+    if not result.ok:
+        return None, result.diagnostics
+    new = format_text(text)
+    before, _ = load_text(text, path)
+    after, errors = load_text(new, path)
+    if errors or after.data != before.data:
+        raise FormatError(f"{path}: formatting would change the spec's meaning; please report this")
+    return new, []

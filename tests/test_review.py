@@ -1,0 +1,114 @@
+"""Review tools: `specc diff` and `specc fmt`."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import ROOT, SPECS, run_cli
+from specc.fmt import format_file_text
+from specc.loader import load_text
+
+MLP = (ROOT / "specs" / "digits_mlp.yaml").read_text()
+
+
+def test_diff_identical_is_exit_0():
+    out = run_cli("diff", ROOT / "specs" / "lstm.yaml", ROOT / "specs" / "lstm.yaml")
+    assert out.returncode == 0 and "no architecture or setting changes" in out.stdout
+
+
+def test_diff_reports_layers_shapes_params_and_settings(tmp_path):
+    changed = MLP.replace("units: 64", "units: 128").replace("epochs: 30", "epochs: 40").replace(
+        "  - type: Dense\n    units: 10", "  - {type: Dense, units: 32, activation: relu}\n  - type: Dense\n    units: 10")
+    b = tmp_path / "b.yaml"
+    b.write_text(changed)
+    out = run_cli("diff", ROOT / "specs" / "digits_mlp.yaml", b, "--format", "json")
+    assert out.returncode == 1
+    d = json.loads(out.stdout)
+    by = {(l["status"], l["name"]): l for l in d["layers"]}
+    assert by[("changed", "dense")]["args"] == {"units": [64, 128]}
+    assert by[("changed", "dense")]["params"] == {"a": 64 * 64 + 64, "b": 64 * 128 + 128, "delta": 4160}
+    assert by[("added", "dense_1")]["output_shape"]["b"] == [None, 32]
+    assert by[("changed", "dense_2")]["old_name"] == "dense_1"  # the softmax output, renamed by the insertion
+    assert d["settings"] == {"train.epochs": {"a": 30, "b": 40}}
+    assert d["params"]["delta"] == d["params"]["b"] - d["params"]["a"] == sum(l["params"]["delta"] for l in d["layers"])
+    md = run_cli("diff", ROOT / "specs" / "digits_mlp.yaml", b, "--format", "markdown").stdout
+    assert "| changed | `dense` | Dense | (None, 64) → (None, 128) |" in md
+    assert "| `train.epochs` | 30 | 40 |" in md
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_diff_accepts_git_revisions(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "specs").mkdir(parents=True)
+    spec = repo / "specs" / "x.yaml"
+    spec.write_text(MLP)
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    for cmd in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-qm", "x"]):
+        subprocess.run(git + cmd, cwd=repo, check=True)
+    spec.write_text(MLP.replace("rate: 0.2", "rate: 0.5"))
+    out = run_cli("diff", "main:specs/x.yaml", "specs/x.yaml", cwd=repo)
+    assert out.returncode == 1, out.stderr
+    assert "rate: 0.2 -> 0.5" in out.stdout
+    out = run_cli("diff", "main:specs/nope.yaml", "specs/x.yaml", cwd=repo)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+
+
+def test_diff_of_invalid_spec_is_trouble(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("specc: 1\nlayers: [{type: Dense}]\n")
+    out = run_cli("diff", bad, ROOT / "specs" / "lstm.yaml")
+    assert out.returncode == 2 and "error[E" in out.stderr
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.name)
+def test_specs_are_formatted(path):
+    text = path.read_text()
+    new, diagnostics = format_file_text(text, str(path))
+    assert diagnostics == [] and new == text, "run `specc fmt specs/`"
+
+
+MESSY = """\
+# a model
+layers:   # the layers
+  - units: 8
+    activation: relu     # hidden
+    type: Dense
+    input_dim: 4
+  - {activation: softmax, type: Dense, units: 3}
+compile:
+  metrics:
+    - accuracy
+  loss: categorical_crossentropy
+  optimizer: {learning_rate: 1e-3, type: Adam}
+specc: 1
+"""
+
+
+def test_fmt_canonical_order_keeps_comments_and_meaning():
+    new, diagnostics = format_file_text(MESSY)
+    assert diagnostics == []
+    assert new.index("specc: 1") < new.index("layers:") < new.index("compile:")
+    assert "metrics: [accuracy]" in new
+    assert "optimizer: {type: Adam, learning_rate: 1e-3}" in new
+    assert "- {type: Dense, units: 3, activation: softmax}" in new
+    for comment in ("# a model", "# the layers", "# hidden"):
+        assert comment in new
+    assert "    activation: relu     # hidden" in new, "a layer with a comment stays in block style"
+    assert load_text(new)[0].data == load_text(MESSY)[0].data
+    assert format_file_text(new)[0] == new, "idempotent"
+
+
+def test_fmt_cli_check_and_write(tmp_path):
+    p = tmp_path / "m.yaml"
+    p.write_text(MESSY)
+    out = run_cli("fmt", "--check", p)
+    assert out.returncode == 1 and f"would reformat {p}" in out.stdout
+    assert p.read_text() == MESSY, "--check never writes"
+    assert run_cli("fmt", p).returncode == 0
+    assert run_cli("fmt", "--check", p).returncode == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("specc: 1\nlayers: [{type: Dense}]\n")
+    out = run_cli("fmt", bad)
+    assert out.returncode == 1 and bad.read_text() == "specc: 1\nlayers: [{type: Dense}]\n"
