@@ -23,10 +23,13 @@ Shape = tuple  # tuple[int | None, ...] including the batch axis
 
 REGISTRY: dict[str, type[Layer]] = {}
 
+# Activations that keep the shape of their input. Not "glu": it halves the last
+# axis when it runs, while Keras layers report the unhalved shape, so the next
+# layer is built for the wrong size and the model fails at its first batch.
 ActivationName = Literal[
     "linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "elu", "selu", "gelu",
     "silu", "swish", "mish", "softplus", "softsign", "exponential", "hard_sigmoid",
-    "hard_silu", "hard_swish", "leaky_relu", "relu6", "celu", "glu", "sparse_plus",
+    "hard_silu", "hard_swish", "leaky_relu", "relu6", "celu", "sparse_plus",
     "squareplus", "tanh_shrink", "hard_tanh", "hard_shrink", "soft_shrink", "sparsemax",
 ]
 

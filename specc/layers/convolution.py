@@ -60,12 +60,20 @@ class _Conv(Layer):
                 field="groups",
             )
 
+    def _window(self) -> tuple[tuple, tuple, tuple]:
+        k, s, d = self._arg("kernel_size"), self._arg("strides"), self._arg("dilation_rate")
+        if any(x > 1 for x in s) and any(x > 1 for x in d):
+            raise ShapeError(
+                f"{self.kind()} cannot combine strides > 1 with dilation_rate > 1. Received: strides={self.strides}, "
+                f"dilation_rate={self.dilation_rate}",
+                field="strides",
+            )
+        return k, s, d
+
     def infer(self, shapes):
         (shape,) = shapes
         self._check_input(shape)
-        k, s, d = self._arg("kernel_size"), self._arg("strides"), self._arg("dilation_rate")
-        if any(x > 1 for x in s) and any(x > 1 for x in d):
-            raise ShapeError(f"{self.kind()} cannot combine strides > 1 with dilation_rate > 1", field="strides")
+        k, s, d = self._window()
         spatial = tuple(conv_length(n, kk, self.padding, ss, dd) for n, kk, ss, dd in zip(shape[1:-1], k, s, d))
         spatial_check(self.kind(), shape, spatial, "kernel_size", k)
         return (shape[0], *spatial, self.filters)
@@ -105,10 +113,15 @@ class Conv2DTranspose(_Conv):
     ranks = (4,)
     rank_hint = " (batch, height, width, channels)"
 
+    def keras_kwargs(self):
+        kw = super().keras_kwargs()
+        kw.pop("groups", None)  # Keras's Conv2DTranspose has no groups argument
+        return kw
+
     def infer(self, shapes):
         (shape,) = shapes
         self._check_input(shape)
-        k, s, d = self._arg("kernel_size"), self._arg("strides"), self._arg("dilation_rate")
+        k, s, d = self._window()
         op = (None,) * 2 if self.output_padding is None else self._arg("output_padding")
         for o, ss in zip(op, s):
             if o is not None and not 0 <= o < ss:
@@ -116,6 +129,17 @@ class Conv2DTranspose(_Conv):
                     f"Conv2DTranspose's output_padding must be smaller than strides. Received: output_padding="
                     f"{self.output_padding}, strides={self.strides}",
                     field="output_padding",
+                )
+        for o, kk, dd in zip(op, k, d):
+            # Keras reports (n - 1) * strides + output_padding here, but TensorFlow's
+            # transposed convolution with padding "same" needs more than (n - 1) * strides.
+            if o == 0 and self.padding == "same" and (kk + (kk - 1) * (dd - 1)) % 2 == 0:
+                raise ShapeError(
+                    "Conv2DTranspose with padding: same and an even kernel_size needs output_padding of at least 1 "
+                    "on that axis; TensorFlow cannot run it with 0. Received: kernel_size="
+                    f"{self.kernel_size}, dilation_rate={self.dilation_rate}, output_padding={self.output_padding}",
+                    field="output_padding",
+                    help="leave output_padding out, use padding: valid, or an odd kernel_size",
                 )
         spatial = tuple(
             deconv_length(n, kk, self.padding, ss, dd, oo) for n, kk, ss, dd, oo in zip(shape[1:-1], k, s, d, op)

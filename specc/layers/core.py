@@ -98,18 +98,37 @@ class Dropout(Layer):
 
     type: Literal["Dropout"]
     rate: Annotated[float, Field(ge=0, lt=1)]
-    noise_shape: list[Dim] | None = None
+    noise_shape: list[Dim] | None = Field(
+        None, description="Shape of the dropout mask, batch axis included: null for the input's size, 1 to share."
+    )
     seed: int | None = None
+
+    def infer(self, shapes):
+        (shape,) = shapes
+        if self.noise_shape is None:
+            return shape
+        # Keras checks nothing until training, then fails (or silently broadcasts to a larger rank).
+        ok = len(self.noise_shape) == len(shape) and all(
+            n is None or n == 1 or n == d for n, d in zip(self.noise_shape, shape)
+        )
+        if not ok:
+            raise ShapeError(
+                "Dropout's noise_shape needs one entry per input axis, batch included, each null, 1 or the "
+                f"input's size. Received: noise_shape={self.noise_shape}, input shape {fmt_shape(shape)}",
+                field="noise_shape",
+                help="e.g. [null, 1, null] shares one mask across the steps of (batch, steps, features)",
+            )
+        return shape
 
 
 class Flatten(Layer):
-    """Flattens each sample to one axis."""
+    """Flattens each sample to one axis (a scalar sample becomes one value, as in Keras)."""
 
     type: Literal["Flatten"]
 
     def infer(self, shapes):
         (shape,) = shapes
-        if len(shape) < 2:
+        if len(shape) < 1:
             raise ShapeError(f"Flatten needs a batched input. Received: shape {fmt_shape(shape)}", code="E300")
         return (shape[0], prod(shape[1:]))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal, Union
 
-from .base import Layer, Padding, PositiveInt, ShapeError, pool_length, spatial_check, tuple_arg
+from .base import Layer, Padding, PositiveInt, ShapeError, pool_length, spatial_check, to_keras_value, tuple_arg
 
 Window = Union[PositiveInt, list[PositiveInt]]
 
@@ -15,6 +15,11 @@ class _Pool(Layer):
     padding: Padding = "valid"
     rank: ClassVar[int] = 2
     category = "pooling"
+
+    def keras_kwargs(self):
+        kw = super().keras_kwargs()
+        kw["pool_size"] = to_keras_value(self.pool_size)  # required by AveragePooling1D/2D: no Keras default
+        return kw
 
     def infer(self, shapes):
         (shape,) = shapes

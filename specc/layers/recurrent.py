@@ -106,7 +106,7 @@ class Bidirectional(Layer):
         return out
 
     def count_params(self, shapes):
-        p = self.layer.count_params(shapes)
+        p = self.layer.params(shapes)  # the wrapped layer's own trainable: false holds for both directions
         return p + p
 
     def keras_kwargs(self):
