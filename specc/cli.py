@@ -288,14 +288,15 @@ def train(
 @app.command()
 def evaluate(
     run_dir: Path = typer.Argument(..., help="A run directory written by `specc train`."),
+    data: Path | None = typer.Option(None, "--data", help="Evaluate on this data file instead of the test split."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
-    """Metrics of a trained run on its test split."""
+    """Metrics of a trained run on its test split (or on other data)."""
     from .runners.evaluate import evaluate_run
     from .runners.train import TrainError
 
     try:
-        metrics = evaluate_run(run_dir)
+        metrics = evaluate_run(run_dir, data=data)
     except TrainError as e:
         typer.echo(f"specc: error: {e}", err=True)
         raise typer.Exit(EXIT_INVALID)
@@ -304,6 +305,24 @@ def evaluate(
     else:
         for k, v in metrics.items():
             typer.echo(f"{k}: {v:.6g}")
+
+
+@app.command()
+def predict(
+    run_dir: Path = typer.Argument(..., help="A run directory written by `specc train`."),
+    input: Path = typer.Argument(..., help="Inputs: .npz, .npy, .csv or an image file/folder."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write predictions (.npy or .csv)."),
+):
+    """Predictions of a trained run for new inputs (class names for classifiers in CSV)."""
+    from .runners import RunError
+    from .runners.predict import predict_run
+
+    try:
+        n = predict_run(run_dir, input, output)
+    except RunError as e:
+        typer.echo(f"specc: error: {e}", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    typer.echo(f"wrote {output} ({n} predictions)")
 
 
 def main() -> None:

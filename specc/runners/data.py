@@ -17,6 +17,12 @@ from . import RunError
 
 @dataclass
 class Arrays:
+    """Prepared data, in memory. The trainer builds its own (seeded, resumable) input pipeline from it.
+
+    ``x_val``/``y_val`` are None unless the spec names a validation source; then the trainer holds out
+    ``train.validation_split`` of the training arrays (the last fraction, as Keras does).
+    """
+
     x_train: object
     y_train: object
     x_test: object
@@ -24,6 +30,8 @@ class Arrays:
     classes: list | None
     fingerprint: str
     description: str
+    x_val: object = None
+    y_val: object = None
 
 
 def _sklearn(source: SklearnSource):

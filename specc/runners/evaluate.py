@@ -9,7 +9,7 @@ from . import RunError
 from .backend import import_keras
 
 
-def evaluate_run(run_dir: Path) -> dict:
+def evaluate_run(run_dir: Path, data: Path | None = None) -> dict:
     """Reload the run's spec, data and model; return the test metrics."""
     from ..check import check_file
 
@@ -27,6 +27,8 @@ def evaluate_run(run_dir: Path) -> dict:
 
     from .data import load_arrays
 
+    if data is not None:
+        raise RunError("--data is not supported yet")
     arrays = load_arrays(result, run_dir, result.spec.seed)
     expected = info.get("data", {}).get("fingerprint")
     if expected and arrays.fingerprint != expected:
