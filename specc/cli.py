@@ -73,11 +73,24 @@ def _print_diagnostics(result, stream=None) -> None:
         typer.echo(diagnostic_text(d, line), err=stream is sys.stderr)
 
 
-def _checked(spec: Path):
-    """Check one spec for a command that needs a valid one; exit 1 with diagnostics otherwise."""
-    from .check import check_file
+def _checked(spec: Path, assignments: list[str] = ()):
+    """Check one spec (after --set overrides) for a command that needs a valid one; exit 1 otherwise."""
+    from .check import check_document
+    from .loader import load_file
+    from .overrides import OverrideError, apply
 
-    result = check_file(spec)
+    doc, errors = load_file(spec)
+    if doc is None:
+        from .check import CheckResult
+
+        result = CheckResult(file=str(spec), diagnostics=errors)
+    else:
+        for assignment in assignments:
+            try:
+                apply(doc, assignment)
+            except OverrideError as e:
+                raise _usage(f"--set {assignment}: {e}")
+        result = check_document(doc, errors)
     if not result.ok:
         _print_diagnostics(result, sys.stderr)
         typer.echo(f"{spec}: {len(result.errors)} error(s)", err=True)
@@ -268,20 +281,48 @@ def schema(output: Path | None = typer.Option(None, "--output", "-o", help="Writ
 
 @app.command()
 def train(
-    spec: Path = typer.Argument(..., help="The spec file."),
+    spec: Path | None = typer.Argument(None, help="The spec file (not needed with --resume)."),
     run_dir: Path | None = typer.Option(None, "--run-dir", help="Where to write the run (default runs/NAME-TIME)."),
     epochs: int | None = typer.Option(None, "--epochs", min=1, help="Override train.epochs."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only print the final metrics."),
+    set_: List[str] = typer.Option([], "--set", help="Override a spec value: KEY=VALUE, e.g. train.batch_size=64."),
+    device: str = typer.Option("auto", "--device", help="cpu, gpu or auto."),
+    resume: Path | None = typer.Option(None, "--resume", help="Continue an interrupted run directory."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only errors and the final summary."),
+    as_json: bool = typer.Option(False, "--json", help="Print the final metrics as JSON on stdout."),
 ):
-    """Train the spec's model on its data and write a run directory."""
-    result = _checked(spec)
-    from .runners.train import TrainError, train_run
+    """Train the spec's model on its data and write a run directory. Exit 130 when interrupted (resumable)."""
+    if device not in ("auto", "cpu", "gpu"):
+        raise _usage(f"unknown device '{device}' (choose cpu, gpu or auto)")
+    if resume is not None:
+        if spec is not None or set_ or run_dir is not None:
+            raise _usage("--resume continues a run as it was configured: give only --resume RUN_DIR (and --epochs)")
+        spec_path = resume / "spec.yaml"
+        if not spec_path.is_file():
+            raise _usage(f"{resume} is not a run directory (no spec.yaml)")
+    elif spec is None:
+        raise _usage("give a spec file (or --resume RUN_DIR)")
+    else:
+        spec_path = spec
+    assignments = list(set_) + ([f"train.epochs={epochs}"] if epochs is not None else [])
+    result = _checked(spec_path, assignments)
+    from .runners import RunError
+    from .runners.train import Interrupted, train_run
 
     try:
-        run = train_run(result, spec, run_dir=run_dir, epochs=epochs, quiet=quiet)
-    except TrainError as e:
+        run, metrics = train_run(result, spec, run_dir=run_dir, quiet=quiet or as_json, resume=resume, device=device)
+    except RunError as e:
         typer.echo(f"specc: error: {e}", err=True)
         raise typer.Exit(EXIT_INVALID)
+    except Interrupted as e:
+        typer.echo(f"specc: {e}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if as_json:
+        typer.echo(json.dumps({"run_dir": str(run), "metrics": metrics}, indent=2))
+        return
+    for split in ("train", "validation", "test"):
+        if metrics.get(split):
+            shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics[split].items())
+            typer.echo(f"{split:>10}: {shown}")
     typer.echo(f"run: {run}")
 
 

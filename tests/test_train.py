@@ -47,8 +47,11 @@ def test_train_then_evaluate_reproduces_metrics(npz_spec, tmp_path):
     run = tmp_path / "run"
     out = run_cli("train", npz_spec, "--run-dir", run)
     assert out.returncode == 0, out.stderr
-    assert {p.name for p in run.iterdir()} >= {"spec.yaml", "model.keras", "history.csv", "history.json",
-                                               "metrics.json", "run.json"}
+    assert {p.name for p in run.iterdir()} >= {"spec.yaml", "model.keras", "best.keras", "history.csv",
+                                               "history.json", "metrics.json", "run.json", "state.json",
+                                               "learning_curves.png", "confusion_matrix.png", "tensorboard"}
+    assert (run / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert any((run / "tensorboard").rglob("events.out.tfevents.*"))
     assert not [p for p in run.iterdir() if p.name.startswith(".")], "no temporary files left behind"
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["test"]["accuracy"] > 0.9  # separable blobs
@@ -56,9 +59,10 @@ def test_train_then_evaluate_reproduces_metrics(npz_spec, tmp_path):
     assert len(history["loss"]) == 5 and history["loss"][-1] < history["loss"][0]
     assert (run / "history.csv").read_text().splitlines()[0].startswith("epoch,")
     info = json.loads((run / "run.json").read_text())
-    assert info["status"] == "completed" and info["seed"] == 3 and info["epochs"] == 5
+    assert info["status"] == "completed" and info["seed"] == 3 and info["epochs_done"] == 5
     assert info["backend"] == "tensorflow" and len(info["spec_sha256"]) == 64
-    assert info["data"]["train_samples"] + info["data"]["test_samples"] == 240
+    data = info["data"]
+    assert data["train_samples"] + data["validation_samples"] + data["test_samples"] == 240
     # The resolved spec is itself a valid spec.
     assert run_cli("validate", run / "spec.yaml").returncode == 0
     out = run_cli("evaluate", run, "--json")
@@ -109,6 +113,65 @@ def test_bad_data_is_a_clear_error_before_training(tmp_path, setup, message):
     assert message in out.stderr
     assert "Traceback" not in out.stderr
     assert not (tmp_path / "run").exists(), "nothing is written for a run that cannot start"
+
+
+@pytest.mark.slow
+def test_overrides_json_output_and_device(npz_spec, tmp_path):
+    out = run_cli("train", npz_spec, "--run-dir", tmp_path / "run", "--json", "--device", "cpu",
+                  "--set", "train.epochs=2", "--set", "compile.optimizer={type: SGD, learning_rate: 0.05}",
+                  "--set", "layers[0].units=8", "--set", "train.class_weight=balanced")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)  # nothing but the JSON on stdout
+    assert set(doc) == {"run_dir", "metrics"} and set(doc["metrics"]) == {"train", "validation", "test"}
+    resolved = (tmp_path / "run" / "spec.yaml").read_text()
+    assert "type: SGD" in resolved and "units: 8" in resolved and "epochs: 2" in resolved
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["device"] == "cpu"
+
+
+@pytest.mark.parametrize(
+    "assignment, code, message",
+    [
+        ("train.epochs=0", 1, "epochs must be greater than 0"),
+        ("layers.nope.units=3", 2, "no layer named 'nope'"),
+        ("train.batch_size", 2, "expected KEY=VALUE"),
+        ("layers[9].units=3", 2, "index 9 is out of range"),
+        ("compile.optimizer.momentum=0.9", 1, "unknown key 'momentum' in Adam"),
+    ],
+)
+def test_bad_overrides(npz_spec, tmp_path, assignment, code, message):
+    out = run_cli("train", npz_spec, "--run-dir", tmp_path / "run", "--set", assignment)
+    assert out.returncode == code
+    assert message in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_early_stopping_and_nan(npz_spec, tmp_path):
+    out = run_cli("train", npz_spec, "--run-dir", tmp_path / "es", "-q", "--set", "train.epochs=60",
+                  "--set", "train.early_stopping={patience: 0, min_delta: 10.0}")
+    assert out.returncode == 0, out.stderr
+    info = json.loads((tmp_path / "es" / "run.json").read_text())
+    assert info["epochs_done"] < 60 and info["status"].startswith("stopped early")
+    out = run_cli("train", npz_spec, "--run-dir", tmp_path / "nan", "-q", "--set", "train.epochs=20",
+                  "--set", "compile.optimizer={type: SGD, learning_rate: 1.0e+30}")
+    assert out.returncode == 0, out.stderr
+    info = json.loads((tmp_path / "nan" / "run.json").read_text())
+    assert info["status"] == "stopped: loss became NaN" and info["epochs_done"] < 20
+
+
+@pytest.mark.slow
+def test_mixed_precision_keeps_outputs_float32(npz_spec, tmp_path):
+    out = run_cli("train", npz_spec, "--run-dir", tmp_path / "run", "-q", "--set", "train.epochs=2",
+                  "--set", "train.precision=mixed_bfloat16")
+    assert out.returncode == 0, out.stderr
+    probe = ("import keras\n"
+             f"m = keras.saving.load_model({str(tmp_path / 'run' / 'model.keras')!r})\n"
+             "print(m.layers[1].dtype_policy.name, m.layers[-1].dtype_policy.name, m.output.dtype)\n")
+    import subprocess
+    import sys
+
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.split()
+    assert shown == ["mixed_bfloat16", "float32", "float32"]
 
 
 def test_evaluate_needs_a_run_directory(tmp_path):

@@ -34,6 +34,21 @@ def native_stderr_muted():
         os.close(saved)
 
 
+def configure_device(device: str = "auto") -> None:
+    """Choose the device before the backend initializes: `cpu` hides accelerators, `gpu` requires one."""
+    if device not in ("auto", "cpu", "gpu"):
+        raise ValueError(device)
+    if device == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+        os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    if device == "gpu":
+        keras = import_keras()
+        if device_name() != "gpu":
+            from . import RunError
+
+            raise RunError(f"--device gpu: no GPU is visible to the {keras.backend.backend()} backend")
+
+
 def import_keras():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "keras" in sys.modules:
@@ -61,7 +76,8 @@ def device_name() -> str:
             if backend == "jax":
                 import jax
 
-                return jax.default_backend()
+                platform = jax.default_backend()
+                return "gpu" if platform in ("gpu", "cuda", "rocm") else platform
     except Exception:  # noqa: BLE001 - provenance must never fail a run
         pass
     return "unknown"

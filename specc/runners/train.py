@@ -1,50 +1,63 @@
 """`specc train`: fit a checked spec on its data and write a run directory.
 
-The run directory holds the resolved spec (as trained, after overrides and
-defaults), the model (.keras), the history (CSV and JSON), metrics.json and
-run.json (provenance). Every file is written atomically.
+The run directory holds the resolved spec (as trained: defaults filled in,
+overrides applied), the final model and the best checkpoint (.keras), the
+history (CSV and JSON, rewritten after every epoch), metrics.json, plots,
+TensorBoard logs and run.json (provenance). Every file is written atomically.
+`--resume` continues an interrupted run and ends with exactly the weights an
+uninterrupted run would have (see pipeline.py and callbacks.py).
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import platform
 import sys
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import __version__
 from ..check import CheckResult
 from ..render import model_name
-from ..schema.data import NpzSource
 from . import RunError
-from .backend import device_name, import_keras
 from .files import atomic_keras_save, atomic_write_json, atomic_write_text
 
 TrainError = RunError  # the name the CLI uses
+EXIT_INTERRUPTED = 130
 
 
-def resolved_spec(result: CheckResult, base: Path, epochs: int | None = None) -> dict:
+class Interrupted(Exception):
+    """Training stopped on a signal; the run can be resumed."""
+
+    def __init__(self, run_dir: Path, epochs_done: int):
+        super().__init__(f"interrupted after {epochs_done} epoch(s); resume with `specc train --resume {run_dir}`")
+        self.run_dir = run_dir
+
+
+def resolved_spec(result: CheckResult, base: Path) -> dict:
     """The spec as trained: defaults filled in, overrides applied, data paths absolute."""
     data = result.spec.model_dump(mode="json", exclude_none=True)
-    if epochs is not None:
-        data["train"]["epochs"] = epochs
     spec_data = result.spec.data
     if spec_data is not None:
-        for key in ("source", "test"):
-            source = getattr(spec_data, key)
-            if isinstance(source, NpzSource) and not Path(source.path).is_absolute():
-                data["data"][key]["path"] = str((base / source.path).resolve())
+        for value in data["data"].values():
+            if isinstance(value, dict) and "path" in value and not Path(value["path"]).is_absolute():
+                value["path"] = str((base / value["path"]).resolve())
+            for name in ("x", "y"):  # .npy pairs name files
+                if isinstance(value, dict) and value.get("type") == "npy" and isinstance(value.get(name), str):
+                    if not Path(value[name]).is_absolute():
+                        value[name] = str((base / value[name]).resolve())
     return data
 
 
 def dump_yaml(data: dict) -> str:
+    """YAML text in specc's canonical layout (the same as `specc fmt`)."""
     import yaml
 
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
+    from ..fmt import format_text
+
+    return format_text(yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100))
 
 
 def default_run_dir(result: CheckResult) -> Path:
@@ -52,92 +65,215 @@ def default_run_dir(result: CheckResult) -> Path:
     return Path("runs") / f"{model_name(result)}-{stamp}"
 
 
-def _history_csv(history: dict) -> str:
-    keys = list(history)
-    out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow(["epoch", *keys])
-    for i in range(len(history[keys[0]]) if keys else 0):
-        w.writerow([i + 1, *(history[k][i] for k in keys)])
-    return out.getvalue()
+@dataclass
+class RunContext:
+    spec: object
+    run_dir: Path
+    epochs: int
+    steps_per_epoch: int
+    has_validation: bool
+    tty: bool
+    quiet: bool
+    tensorboard_available: bool
+    history: dict = field(default_factory=dict)
+    restored: dict = field(default_factory=dict)
+    restored_best_weights: list | None = None
+    best_epoch: int | None = None
+    interrupted: int | None = None  # the signal that asked training to stop
+
+    def monitor(self, name: str) -> str:
+        """A `val_` quantity falls back to its training counterpart when there is no validation data."""
+        return name if self.has_validation or not name.startswith("val_") else name[4:]
+
+    def say(self, message: str) -> None:
+        if not self.quiet:
+            print(message, file=sys.stderr, flush=True)
 
 
-def _split_metrics(history: dict) -> dict:
-    last = {k: float(v[-1]) for k, v in history.items()}
-    return {
-        "train": {k: v for k, v in last.items() if not k.startswith("val_")},
-        "validation": {k[4:]: v for k, v in last.items() if k.startswith("val_")},
-    }
+def _tensorboard_available() -> bool:
+    """Keras's TensorBoard callback needs the tensorboard package (TensorFlow no longer ships it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("tensorboard") is not None
 
 
-def train_run(result: CheckResult, spec_path: Path, run_dir: Path | None = None, epochs: int | None = None,
-              quiet: bool = False) -> Path:
+def _class_weight(train, y) -> dict | None:
+    import numpy as np
+
+    if train.class_weight is None:
+        return None
+    labels = y.argmax(-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1).astype(int)
+    if train.class_weight == "balanced":
+        counts = np.bincount(labels)
+        return {i: float(len(labels) / (len(counts) * c)) for i, c in enumerate(counts) if c}
+    return {i: float(w) for i, w in enumerate(train.class_weight)}
+
+
+def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None = None, quiet: bool = False,
+              resume: Path | None = None, device: str = "auto") -> tuple[Path, dict]:
+    """Train; returns (run directory, metrics). Raises RunError for user problems, Interrupted on a signal."""
+    from .backend import configure_device, device_name, import_keras
+
+    configure_device(device)
     keras = import_keras()
+    import numpy as np
 
-    from ..lower import keras_model
+    from .callbacks import load_state, make_callbacks, seed_states, write_history
     from .data import load_arrays
+    from .pipeline import hold_out, steps, training_input
 
     spec = result.spec
-    base = Path(spec_path).resolve().parent
-    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(result)
-    if run_dir.exists() and any(run_dir.iterdir()):
-        raise RunError(f"run directory {run_dir} already exists and is not empty; choose another with --run-dir")
+    train = spec.train
+    seed = spec.seed if spec.seed is not None else 0
+    backend = keras.backend.backend()
+
+    if resume is not None:
+        run_dir = Path(resume)
+        if not (run_dir / "state.json").is_file():
+            raise RunError(f"{run_dir} has no state.json: nothing to resume (was it trained by specc?)")
+        base = run_dir
+    else:
+        base = Path(spec_path).resolve().parent
+        run_dir = Path(run_dir) if run_dir is not None else default_run_dir(result)
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise RunError(f"run directory {run_dir} already exists and is not empty; choose another with --run-dir")
+
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     arrays = load_arrays(result, base, spec.seed)
-    model = keras_model(result)
     if spec.compile is None:
         raise RunError("the spec has no `compile` section (optimizer and loss); add one to train")
+    if arrays.x_val is not None:
+        x_train, y_train, x_val, y_val = arrays.x_train, arrays.y_train, arrays.x_val, arrays.y_val
+    else:
+        x_train, y_train, x_val, y_val = hold_out(arrays.x_train, arrays.y_train, train.validation_split)
+    if len(x_train) == 0:
+        raise RunError(f"{arrays.description}: no training samples left after the test and validation splits")
 
-    resolved = resolved_spec(result, base, epochs)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    resolved = resolved_spec(result, base)
     spec_text = dump_yaml(resolved)
-    atomic_write_text(run_dir / "spec.yaml", spec_text)
-    run_info = {
+    if resume is not None:
+        info = _read_json(run_dir / "run.json")
+        if info.get("data", {}).get("fingerprint") not in (None, arrays.fingerprint):
+            raise RunError("the data differs from the data this run was trained on; cannot resume exactly")
+        state = load_state(run_dir)
+        model = keras.saving.load_model(run_dir / state["model"])
+        prepare_compile = True
+    else:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / "spec.yaml", spec_text)
+        state = None
+        info = {}
+        prepare_compile = False
+
+    jit = train.jit_compile
+    if prepare_compile:
+        model.compile(optimizer=model.optimizer, loss=model.loss, metrics=spec.compile.keras_metrics(),
+                      jit_compile=jit, steps_per_execution=train.steps_per_execution)
+    else:
+        from ..lower import keras_model
+
+        keras.utils.set_random_seed(seed)
+        model = keras_model(result, precision=train.precision, jit_compile=jit)
+
+    ctx = RunContext(spec=spec, run_dir=run_dir, epochs=train.epochs, steps_per_epoch=steps(len(x_train), train.batch_size),
+                     has_validation=x_val is not None, tty=sys.stderr.isatty(), quiet=quiet,
+                     tensorboard_available=_tensorboard_available())
+    first_epoch = 0
+    if state is not None:
+        first_epoch = state["epochs_done"]
+        ctx.history = state["history"]
+        ctx.restored = state["callbacks"]
+        ctx.best_epoch = state.get("best_epoch")
+        with np.load(run_dir / state["arrays"]) as saved:
+            for i, variable in enumerate(seed_states(model)):
+                variable.assign(saved[f"seed_{i}"])
+            best = [saved[k] for k in sorted((k for k in saved.files if k.startswith("best_")),
+                                             key=lambda k: int(k[5:]))]
+            ctx.restored_best_weights = best or None
+        keras.utils.set_random_seed(seed)
+
+    info.update({
         "specc_version": __version__,
         "keras_version": keras.__version__,
-        "backend": keras.backend.backend(),
+        "backend": backend,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "device": device_name(),
         "argv": sys.argv[1:],
-        "spec_file": str(spec_path),
+        "spec_file": str(spec_path) if spec_path else info.get("spec_file"),
         "spec_sha256": hashlib.sha256(spec_text.encode()).hexdigest(),
         "seed": spec.seed,
+        "precision": train.precision,
+        "workers": 1,
+        "replicas": 1,
         "data": {"source": arrays.description, "fingerprint": arrays.fingerprint,
-                 "train_samples": len(arrays.x_train), "test_samples": len(arrays.x_test)},
-        "started": started.isoformat(),
+                 "train_samples": len(x_train), "validation_samples": 0 if x_val is None else len(x_val),
+                 "test_samples": len(arrays.x_test)},
+        "started": info.get("started", started.isoformat()),
         "status": "running",
+    })
+    if resume is not None:
+        info.setdefault("resumed", []).append({"at": started.isoformat(), "from_epoch": first_epoch})
+    atomic_write_json(run_dir / "run.json", info)
+
+    if arrays.classes is not None:
+        atomic_write_json(run_dir / "classes.json", list(arrays.classes))
+    for name, content in (getattr(arrays, "artifacts", None) or {}).items():
+        if isinstance(content, (bytes, bytearray)):
+            from .files import atomic_write_bytes
+
+            atomic_write_bytes(run_dir / name, bytes(content))
+        else:
+            atomic_write_json(run_dir / name, content)
+
+    callbacks = make_callbacks(ctx)
+    data, fit_kw = training_input(x_train, y_train, train.batch_size, seed, first_epoch, train.epochs,
+                                  train.shuffle, backend)
+    status = "completed"
+    if first_epoch < train.epochs:
+        try:
+            model.fit(data, epochs=train.epochs, initial_epoch=first_epoch, verbose=0, callbacks=callbacks,
+                      validation_data=None if x_val is None else (x_val, y_val),
+                      validation_batch_size=train.batch_size, shuffle=False,  # the pipeline shuffles
+                      class_weight=_class_weight(train, y_train), **fit_kw)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop immediately
+            ctx.interrupted = ctx.interrupted or 2
+    epochs_done = len(ctx.history.get("loss", []))
+    if ctx.interrupted is not None:
+        epochs_done = load_state(run_dir)["epochs_done"] if (run_dir / "state.json").is_file() else 0
+        info.update(status="interrupted", epochs_done=epochs_done, ended=datetime.now(timezone.utc).isoformat())
+        atomic_write_json(run_dir / "run.json", info)
+        raise Interrupted(run_dir, epochs_done)
+    if ctx.history.get("loss") and not np.isfinite(ctx.history["loss"][-1]):
+        status = "stopped: loss became NaN"
+    elif epochs_done < train.epochs:
+        status = f"stopped early after {epochs_done} epochs"
+
+    test = model.evaluate(arrays.x_test, arrays.y_test, batch_size=train.batch_size, verbose=0, return_dict=True) \
+        if len(arrays.x_test) else {}
+    last = {k: v[-1] for k, v in ctx.history.items()}
+    metrics = {
+        "train": {k: v for k, v in last.items() if not k.startswith("val_")},
+        "validation": {k[4:]: v for k, v in last.items() if k.startswith("val_")},
+        "test": {k: float(v) for k, v in test.items()},
     }
-    atomic_write_json(run_dir / "run.json", run_info)
-
-    train = spec.train
-    n_epochs = epochs if epochs is not None else train.epochs
-    verbose = 0 if quiet else (1 if sys.stdout.isatty() else 2)
-    try:
-        history = model.fit(
-            arrays.x_train, arrays.y_train,
-            epochs=n_epochs, batch_size=train.batch_size,
-            validation_split=train.validation_split or 0.0, shuffle=train.shuffle, verbose=verbose,
-        ).history
-    except KeyboardInterrupt:
-        run_info.update(status="interrupted", ended=datetime.now(timezone.utc).isoformat())
-        atomic_write_json(run_dir / "run.json", run_info)
-        raise
-    test = model.evaluate(arrays.x_test, arrays.y_test, batch_size=train.batch_size, verbose=0, return_dict=True)
-    metrics = _split_metrics(history)
-    metrics["test"] = {k: float(v) for k, v in test.items()}
-
     atomic_keras_save(model, run_dir / "model.keras")
-    atomic_write_json(run_dir / "history.json", {k: [float(x) for x in v] for k, v in history.items()})
-    atomic_write_text(run_dir / "history.csv", _history_csv(history))
+    write_history(run_dir, ctx.history)
     atomic_write_json(run_dir / "metrics.json", metrics)
-    run_info.update(status="completed", epochs=n_epochs, ended=datetime.now(timezone.utc).isoformat(),
-                    seconds=round(time.perf_counter() - t0, 3))
-    atomic_write_json(run_dir / "run.json", run_info)
-    if not quiet:
-        for split in ("train", "validation", "test"):
-            if metrics.get(split):
-                shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics[split].items())
-                print(f"{split:>10}: {shown}")
-    return run_dir
+    from .plots import write_plots
+
+    write_plots(run_dir, ctx.history, model, arrays)
+    info.update(status=status, epochs_done=epochs_done, best_epoch=ctx.best_epoch,
+                ended=datetime.now(timezone.utc).isoformat(), seconds=round(time.perf_counter() - t0, 3))
+    atomic_write_json(run_dir / "run.json", info)
+    return run_dir, metrics
+
+
+def _read_json(path: Path) -> dict:
+    import json
+
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise RunError(f"{path}: cannot read ({e})") from None

@@ -1,0 +1,96 @@
+"""Command-line overrides: `--set KEY=VALUE`, applied to the loaded spec before it is checked.
+
+Keys are dotted paths with list indexes or layer names:
+
+    train.batch_size=64
+    compile.optimizer.learning_rate=3e-4
+    layers[2].units=128          (the third layer)
+    layers.encoder.units=32      (the layer named `encoder`)
+
+Values are YAML 1.2 flow values read by specc's own loader: numbers (`1e-3`), `true`/`false`, `null`,
+strings, lists (`[64, 64]`) and mappings (`{type: SGD, momentum: 0.9}`). A short form on the way is
+expanded, so `compile.optimizer.learning_rate=0.01` works when the spec says `optimizer: adam`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .loader import Document, load_text
+
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+class OverrideError(ValueError):
+    pass
+
+
+def parse_key(key: str) -> list:
+    parts, pos = [], 0
+    for m in _PART.finditer(key):
+        if m.start() != pos and key[pos:m.start()] != ".":
+            raise OverrideError(f"cannot read the key '{key}'")
+        parts.append(int(m.group(2)) if m.group(2) is not None else m.group(1))
+        pos = m.end()
+    if not parts or pos != len(key):
+        raise OverrideError(f"cannot read the key '{key}'")
+    return parts
+
+
+def parse_value(text: str):
+    doc, errors = load_text(text, "<--set>")
+    if errors:
+        raise OverrideError(f"cannot read the value '{text}': {errors[0].message}")
+    return doc.data
+
+
+def apply(doc: Document, assignment: str) -> tuple:
+    """Apply one KEY=VALUE to the document's data; returns the path that was set."""
+    if "=" not in assignment:
+        raise OverrideError(f"expected KEY=VALUE, got '{assignment}'")
+    key, _, text = assignment.partition("=")
+    parts = parse_key(key.strip())
+    value = parse_value(text)
+    if not isinstance(doc.data, dict):
+        raise OverrideError("the spec is not a mapping")
+    node, path = doc.data, []
+    for i, part in enumerate(parts[:-1]):
+        nxt = parts[i + 1]
+        if isinstance(node, list) and isinstance(part, str):  # a layer by name
+            index = next((j for j, item in enumerate(node) if isinstance(item, dict) and item.get("name") == part), None)
+            if index is None:
+                names = [item.get("name") for item in node if isinstance(item, dict) and item.get("name")]
+                raise OverrideError(f"no layer named '{part}' in {'.'.join(map(str, path))} "
+                                    f"(named layers: {', '.join(names) or 'none'})")
+            part = index
+        if isinstance(node, list):
+            if not isinstance(part, int) or not -len(node) <= part < len(node):
+                raise OverrideError(f"{key}: index {part} is out of range ({len(node)} items)")
+            part %= len(node)
+        elif not isinstance(node, dict):
+            raise OverrideError(f"{key}: '{'.'.join(map(str, path))}' is not a mapping or list")
+        child = node.get(part) if isinstance(node, dict) else node[part]
+        if isinstance(child, str) and isinstance(nxt, str):  # expand a short form: adam -> {type: adam}
+            child = {"type": child}
+        if child is None:
+            child = {} if isinstance(nxt, str) else []
+        if isinstance(node, dict):
+            node[part] = child
+        else:
+            node[part] = child
+        node = child
+        path.append(part)
+    last = parts[-1]
+    if isinstance(node, list):
+        if isinstance(last, str):
+            raise OverrideError(f"{key}: '{last}' names a key of a list")
+        if not -len(node) <= last < len(node):
+            raise OverrideError(f"{key}: index {last} is out of range ({len(node)} items)")
+        node[last % len(node)] = value
+        path.append(last % len(node))
+    elif isinstance(node, dict):
+        node[last] = value
+        path.append(last)
+    else:
+        raise OverrideError(f"{key}: '{'.'.join(map(str, path))}' is not a mapping")
+    return tuple(path)
