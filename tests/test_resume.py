@@ -21,7 +21,7 @@ ARGS = ["--epochs", "8", "--set", "train.resume_interval=0", "--set", "train.ear
 
 
 def weights(path):
-    probe = ("import sys, json, numpy as np, keras\n"
+    probe = ("import sys, numpy as np, keras\n"
              f"m = keras.saving.load_model({str(path)!r})\n"
              "np.savez(sys.argv[1], *m.get_weights())\n")
     out = path.parent / f"{path.stem}-weights.npz"
@@ -31,8 +31,8 @@ def weights(path):
         return [f[k] for k in sorted(f.files, key=lambda k: int(k.split("_")[1]))]
 
 
-def start(run_dir):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+def start(run_dir, env=None):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     return subprocess.Popen([sys.executable, "-m", "specc", "train", str(SPEC), "--run-dir", str(run_dir), *ARGS],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -84,6 +84,25 @@ def test_killed_and_resumed_run_matches_uninterrupted(reference, tmp_path, sig):
     for a, b in zip(weights(reference / "model.keras"), weights(run_dir / "model.keras"), strict=True):
         np.testing.assert_array_equal(a, b)
     assert json.loads((run_dir / "metrics.json").read_text()) == json.loads((reference / "metrics.json").read_text())
+
+
+def test_jax_backend_resumes_exactly_too(tmp_path):
+    pytest.importorskip("jax")
+    jax_env = {"KERAS_BACKEND": "jax"}
+    ref = tmp_path / "ref"
+    out = run_cli("train", SPEC, "--run-dir", ref, *ARGS, env=jax_env)
+    assert out.returncode == 0, out.stderr
+    assert json.loads((ref / "run.json").read_text())["backend"] == "jax"
+    run_dir = tmp_path / "run"
+    proc = start(run_dir, jax_env)
+    wait_for_epoch(proc, run_dir, 3)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    out = run_cli("train", "--resume", run_dir, "-q", env=jax_env)
+    assert out.returncode == 0, out.stderr
+    assert json.loads((run_dir / "history.json").read_text()) == json.loads((ref / "history.json").read_text())
+    for a, b in zip(weights(ref / "model.keras"), weights(run_dir / "model.keras"), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_resume_refuses_a_finished_or_foreign_directory(reference, tmp_path):
