@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import sys
 import time
@@ -132,12 +133,23 @@ def make_callbacks(ctx) -> list:
         key = "reduce_lr_on_plateau"
 
     class Progress(Base):
-        """Rich live progress on a terminal; one plain line per epoch otherwise (CI logs)."""
+        """Rich live progress on a terminal; one plain line per epoch otherwise (CI logs).
+
+        With SPECC_TIMINGS=FILE, also appends JSON lines with wall-clock times (first training step,
+        each epoch) for profiling and for the benchmarks.
+        """
 
         def __init__(self):
             super().__init__()
             self.live = ctx.tty and not ctx.quiet
             self.bar = None
+            self.timings = os.environ.get("SPECC_TIMINGS")
+            self.first = True
+
+        def _log(self, **event):
+            if self.timings:
+                with open(self.timings, "a") as f:
+                    f.write(json.dumps({"t": time.time(), **event}) + "\n")
 
         def on_train_begin(self, logs=None):
             if self.live:
@@ -154,11 +166,16 @@ def make_callbacks(ctx) -> list:
                 self.bar.reset(self.task, total=ctx.steps_per_epoch, epoch=f"{epoch + 1}/{ctx.epochs}", metrics="")
 
         def on_train_batch_end(self, batch, logs=None):
+            if self.first:
+                self.first = False
+                self._log(event="first_step")
             if self.bar is not None:
                 self.bar.update(self.task, completed=batch + 1, metrics=_fmt(logs))
 
         def on_epoch_end(self, epoch, logs=None):
-            line = f"epoch {epoch + 1}/{ctx.epochs}  {_fmt(logs)}  ({time.perf_counter() - self.t0:.1f} s)"
+            seconds = time.perf_counter() - self.t0
+            self._log(event="epoch", epoch=epoch + 1, seconds=seconds)
+            line = f"epoch {epoch + 1}/{ctx.epochs}  {_fmt(logs)}  ({seconds:.1f} s)"
             if self.bar is not None:
                 self.bar.console.print(line)
             elif not ctx.quiet:

@@ -1,0 +1,96 @@
+"""Hand-written Keras twins of the benchmark specs: what a careful person would write by hand.
+
+Each twin loads the same .npz, holds out the same test split, builds the same layers with the
+Keras Sequential API, trains with `model.fit(x, y, validation_split=..., shuffle=True)`, evaluates
+on the test split and saves the model: a well-kept training script, without specc.
+
+    python benchmarks/twins.py NAME DATA.npz OUT_DIR [--epochs N]
+
+With SPECC_TIMINGS=FILE it records the same wall-clock events as specc (first step, each epoch).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+
+def build(name: str, keras):
+    L = keras.layers
+    if name == "mlp":
+        return keras.Sequential([
+            keras.Input((784,)), L.Dense(512, activation="relu"), L.Dropout(0.2),
+            L.Dense(256, activation="relu"), L.Dense(10, activation="softmax"),
+        ]), "adam", "sparse_categorical_crossentropy", 128
+    if name == "cnn":
+        return keras.Sequential([
+            keras.Input((28, 28, 1)),
+            L.Conv2D(32, 3, activation="relu"), L.MaxPooling2D(2), L.Dropout(0.2),
+            L.Conv2D(64, 3, activation="relu"), L.MaxPooling2D(2), L.Dropout(0.2),
+            L.Conv2D(128, 3, activation="relu"), L.MaxPooling2D(2), L.Dropout(0.2),
+            L.Flatten(), L.Dense(128, activation="relu"), L.Dense(25, activation="softmax"),
+        ]), "adam", "sparse_categorical_crossentropy", 256
+    if name == "bilstm":
+        return keras.Sequential([
+            keras.Input((200,)), L.Embedding(10000, 64),
+            L.Bidirectional(L.LSTM(64, return_sequences=True)), L.Bidirectional(L.LSTM(32)),
+            L.Dense(1, activation="sigmoid"),
+        ]), "adam", "binary_crossentropy", 128
+    if name == "vgg":
+        block = lambda f: [L.Conv2D(f, 3, padding="same", activation="relu"),  # noqa: E731
+                           L.Conv2D(f, 3, padding="same", activation="relu"), L.MaxPooling2D(2)]
+        return keras.Sequential([
+            keras.Input((32, 32, 3)), *block(64), *block(128), *block(256), L.BatchNormalization(),
+            L.Flatten(), L.Dense(256, activation="relu"), L.Dropout(0.5), L.Dense(10, activation="softmax"),
+        ]), keras.optimizers.SGD(0.01, momentum=0.9), "sparse_categorical_crossentropy", 64
+    raise SystemExit(f"unknown twin {name}")
+
+
+def main(argv):
+    name, data, out = argv[:3]
+    epochs = int(argv[argv.index("--epochs") + 1])
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    import numpy as np
+
+    timings = os.environ.get("SPECC_TIMINGS")
+
+    def log(**event):
+        if timings:
+            with open(timings, "a") as f:
+                f.write(json.dumps({"t": time.time(), **event}) + "\n")
+
+    class Timer(keras.callbacks.Callback):
+        first = True
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0 = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.first:
+                self.first = False
+                log(event="first_step")
+
+        def on_epoch_end(self, epoch, logs=None):
+            log(event="epoch", epoch=epoch + 1, seconds=time.perf_counter() - self.t0)
+
+    keras.utils.set_random_seed(1)
+    with np.load(data) as f:
+        x, y = f["x"], f["y"]
+    order = np.random.default_rng(1).permutation(len(x))
+    n_test = int(round(len(x) * 0.1))
+    x_test, y_test = x[order[:n_test]].astype("float32"), y[order[:n_test]]
+    x_train, y_train = x[order[n_test:]].astype("float32"), y[order[n_test:]]
+    model, optimizer, loss, batch_size = build(name, keras)
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+    model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, validation_split=0.1, shuffle=True,
+              verbose=2, callbacks=[Timer()])
+    print(model.evaluate(x_test, y_test, batch_size=batch_size, verbose=0, return_dict=True))
+    os.makedirs(out, exist_ok=True)
+    model.save(os.path.join(out, "model.keras"))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
