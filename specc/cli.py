@@ -250,6 +250,52 @@ def fmt(
 
 
 @app.command()
+def plot(
+    spec: Path = typer.Argument(..., help="The spec file."),
+    output: Path = typer.Option(..., "--output", "-o", help="Diagram file: .mmd/.md (Mermaid), .svg or .png."),
+):
+    """Draw the architecture (no TensorFlow, no Graphviz needed)."""
+    from .plot import PlotError, write_diagram
+
+    result = _checked(spec)
+    try:
+        write_diagram(result, output)
+    except PlotError as e:
+        raise _usage(str(e))
+    typer.echo(f"wrote {output}")
+
+
+@app.command()
+def init(
+    template: str | None = typer.Argument(None, help="Template name (see --list)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Where to write the spec."),
+    list_: bool = typer.Option(False, "--list", help="List the templates."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+):
+    """Write a commented starting spec from a template."""
+    from .templates import TEMPLATES, template_text
+
+    if list_:
+        width = max(map(len, TEMPLATES))
+        for name, about in TEMPLATES.items():
+            typer.echo(f"{name:<{width}}  {about}")
+        return
+    if template is None or output is None:
+        raise _usage("give a template and -o FILE (see `specc init --list`)")
+    if template not in TEMPLATES:
+        from .diagnostics import did_you_mean
+
+        hint = did_you_mean(template, TEMPLATES)
+        raise _usage(f"unknown template '{template}'" + (f"; {hint}" if hint else "") + " (see `specc init --list`)")
+    if output.exists() and not force:
+        raise _usage(f"{output} exists (use --force to overwrite)")
+    from .runners.files import atomic_write_text
+
+    atomic_write_text(output, template_text(template))
+    typer.echo(f"wrote {output}; next: specc summary {output}")
+
+
+@app.command()
 def build(
     spec: Path = typer.Argument(..., help="The spec file."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the model (.keras)."),
