@@ -16,14 +16,19 @@ from .layers import REGISTRY
 from .layers.base import Layer
 from .schema import Spec
 from .schema.compile import LOSS_ALIASES, LOSSES, METRICS, OPTIMIZERS, Compile, Schedule
-from .schema.data import Data, Source
+from .schema.data import Data, Source, Window
 from .schema.train import Train
 
 CATEGORIES = [
     ("core", "Core"),
     ("convolution", "Convolution"),
     ("pooling", "Pooling and upsampling"),
+    ("reshaping", "Padding, cropping and permuting"),
     ("normalization", "Normalization"),
+    ("activation", "Activation layers"),
+    ("regularization", "Noise and regularization"),
+    ("merging", "Merging"),
+    ("attention", "Attention"),
     ("embedding", "Embedding"),
     ("recurrent", "Recurrent"),
     ("wrapper", "Wrappers"),
@@ -199,6 +204,7 @@ def spec_reference() -> str:
     for model in Source.__origin__.__args__:
         out += [f"#### `type: {model.model_fields['type'].annotation.__args__[0]}`", "", _doc(model), "",
                 *_fields_table(model, skip=frozenset({"type"})), ""]
+    out += ["### `window`", "", _doc(Window), "", *_fields_table(Window), ""]
     out += [
         "## Layers",
         "",

@@ -1,26 +1,48 @@
 """Loading and preparing a spec's data (the `data` section).
 
-Everything is checked against the model's static input and output shapes
-before training starts, so a mismatch is one clear message naming the file.
+The steps, in order: read the sources, encode class names as ids, cut windows (forecasting), split, turn texts
+into token ids, convert the features (rescale, normalize, reshape), encode the labels. Everything is checked
+against the model's static input and output shapes before training starts, so a problem is one clear message
+naming the file.
+
+What the training data teaches the preparation (class names, CSV columns, normalization statistics, the text
+vocabulary) is kept in a ``Preprocessing`` object, saved with the run as ``preprocessing.json`` (through
+``Arrays.artifacts``), so that `specc evaluate --data` and `specc predict` prepare new data exactly as the
+training data was prepared.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..check import CheckResult
-from ..schema.data import Data, NpzSource, SklearnSource
+from ..schema.data import (
+    CsvSource,
+    Data,
+    ImagesSource,
+    KerasSource,
+    NpySource,
+    NpzSource,
+    SklearnSource,
+    TextSource,
+    Window,
+)
 from . import RunError
+
+PREPROCESSING_FILE = "preprocessing.json"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 
 @dataclass
 class Arrays:
     """Prepared data, in memory. The trainer builds its own (seeded, resumable) input pipeline from it.
 
-    ``x_val``/``y_val`` are None unless the spec names a validation source; then the trainer holds out
-    ``train.validation_split`` of the training arrays (the last fraction, as Keras does).
+    ``x_val``/``y_val`` come from the spec's validation source or, failing that, are the last
+    ``train.validation_split`` of the training data (as in Keras); None when there is no validation.
+    ``artifacts`` are files for the run directory (name -> bytes or a JSON-able value): ``preprocessing.json``.
     """
 
     x_train: object
@@ -32,129 +54,896 @@ class Arrays:
     description: str
     x_val: object = None
     y_val: object = None
+    artifacts: dict = field(default_factory=dict)
+    preprocessing: Preprocessing | None = None
 
 
-def _sklearn(source: SklearnSource):
+@dataclass
+class Preprocessing:
+    """What the training data taught the preparation; saved in the run as preprocessing.json."""
+
+    source: str = ""
+    classes: list | None = None
+    columns: list | None = None
+    label_column: str | int | None = None
+    mean: list | float | None = None
+    std: list | float | None = None
+    vocabulary: list | None = None
+    series_ndim: int | None = None
+    label_names: bool = False
+
+    def to_json(self) -> dict:
+        return {"format": 1, **{f.name: getattr(self, f.name) for f in fields(self)}}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Preprocessing:
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+
+@dataclass
+class Raw:
+    """One source as read: features (numbers, or texts), labels (numbers or class names), where from."""
+
+    x: object
+    y: object
+    where: str
+    classes: list | None = None
+    test: Raw | None = None
+    columns: list | None = None
+    label_column: str | int | None = None
+    files: list | None = None
+    tokens: bool = False
+    label_text: list | None = None
+
+
+# -- reading ------------------------------------------------------------------
+def _path(value: str, base: Path) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def _did_you_mean(name: str, options) -> str:
+    close = difflib.get_close_matches(str(name), [str(o) for o in options], n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _sklearn(source: SklearnSource) -> Raw:
     import sklearn.datasets as d
 
     bunch = getattr(d, f"load_{source.name}")()
     names = getattr(bunch, "target_names", None)
     classes = [str(c) for c in names] if names is not None and len(getattr(names, "shape", ())) == 1 else None
-    return bunch.data, bunch.target, classes, f"sklearn:{source.name}"
+    return Raw(bunch.data, bunch.target, f"sklearn:{source.name}", classes=classes)
 
 
-def _npz(source: NpzSource, base: Path):
+def read_npz(path: Path, x_name: str, y_name: str | None, *, fallback_single: bool = False) -> Raw:
     import numpy as np
 
-    path = Path(source.path)
-    if not path.is_absolute():
-        path = base / path
     if not path.is_file():
         raise RunError(f"data file not found: {path}")
     try:
         with np.load(path, allow_pickle=False) as f:
             keys = list(f.keys())
-            if source.x not in keys:
-                raise RunError(f"{path}: no array named '{source.x}' (the file has: {', '.join(keys) or 'none'})")
-            if source.y is not None and source.y not in keys:
-                raise RunError(f"{path}: no array named '{source.y}' (the file has: {', '.join(keys)})")
-            x = f[source.x]
-            y = f[source.y] if source.y is not None else None
+            if x_name not in keys and fallback_single and len(keys) == 1:
+                x_name = keys[0]
+            if x_name not in keys:
+                raise RunError(f"{path}: no array named '{x_name}' (the file has: {', '.join(keys) or 'none'})"
+                               f"{_did_you_mean(x_name, keys)}")
+            if y_name is not None and y_name not in keys:
+                raise RunError(f"{path}: no array named '{y_name}' (the file has: {', '.join(keys)})"
+                               f"{_did_you_mean(y_name, keys)}")
+            x = f[x_name]
+            y = f[y_name] if y_name is not None else None
     except RunError:
         raise
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, EOFError) as e:
         raise RunError(f"{path}: cannot read the arrays ({e})") from None
     if y is not None and len(x) != len(y):
-        raise RunError(f"{path}: '{source.x}' has {len(x)} samples but '{source.y}' has {len(y)}")
-    return x, y, None, str(path)
+        raise RunError(f"{path}: '{x_name}' has {len(x)} samples but '{y_name}' has {len(y)}")
+    return Raw(x, y, str(path))
 
 
-def _read(source, base: Path):
+def read_npy(path: Path):
+    """A .npy array, memory-mapped (read from disk as it is used)."""
+    import numpy as np
+
+    if not path.is_file():
+        raise RunError(f"data file not found: {path}")
+    try:
+        a = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise RunError(f"{path}: cannot read the array ({e})") from None
+    if not hasattr(a, "shape") or a.ndim == 0:
+        raise RunError(f"{path}: holds a single value, not an array of samples")
+    return a
+
+
+def _npy(source: NpySource, base: Path) -> Raw:
+    x_path = _path(source.x, base)
+    x = read_npy(x_path)
+    y = None
+    if source.y is not None:
+        y_path = _path(source.y, base)
+        y = read_npy(y_path)
+        if len(x) != len(y):
+            raise RunError(f"{x_path} has {len(x)} samples but {y_path} has {len(y)}")
+    return Raw(x, y, str(x_path))
+
+
+@dataclass
+class Table:
+    x: object
+    y: list | None
+    columns: list
+    label_column: str | int | None
+
+
+def read_csv(path: Path, *, label, features, delimiter: str = ",", header: bool = True,
+             label_optional: bool = False, new_data: bool = False) -> Table:
+    """Numeric feature columns and (string) label values of a CSV file, with errors naming line and column.
+
+    ``label_optional``: the label column may be absent; ``new_data``: for evaluate or predict, not training."""
+    import csv
+    import math
+
+    import numpy as np
+
+    if not path.is_file():
+        raise RunError(f"data file not found: {path}")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            rows = []
+            names = None
+            for row in reader:
+                if not row or all(not cell.strip() for cell in row):
+                    continue
+                if header and names is None:
+                    names = [cell.strip() for cell in row]
+                    continue
+                rows.append((reader.line_num, row))
+    except UnicodeDecodeError as e:
+        raise RunError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except csv.Error as e:
+        raise RunError(f"{path}: not a valid CSV file ({e})") from None
+    except OSError as e:
+        raise RunError(f"{path}: cannot read ({e.strerror})") from None
+    if header and names is None:
+        raise RunError(f"{path}: the file is empty (no header row)")
+    width = len(names) if names is not None else (len(rows[0][1]) if rows else 0)
+    if names is None:
+        names = [str(i) for i in range(width)]
+
+    def index(column, role) -> int | None:
+        if isinstance(column, int):
+            if column >= width:
+                raise RunError(f"{path}: {role} column {column} does not exist (the file has {width} columns, "
+                               f"numbered from 0)")
+            return column
+        if column in names:
+            return names.index(column)
+        shown = ", ".join(names[:30]) + (", ..." if len(names) > 30 else "")
+        raise RunError(f"{path}: no column named '{column}' (the columns are: {shown}){_did_you_mean(column, names)}")
+
+    label_index = None
+    if label is not None:
+        if label_optional and isinstance(label, str) and label not in names:
+            label_index = None
+        elif label_optional and isinstance(label, int) and label >= width:
+            label_index = None
+        else:
+            label_index = index(label, "label")
+    if features is None:
+        feature_index = [i for i in range(width) if i != label_index and not (label is not None and label_optional
+                                                                                   and names[i] == label)]
+    else:
+        feature_index = [index(c, "feature") for c in features]
+    if not feature_index:
+        raise RunError(f"{path}: no feature columns (the only column is the label)")
+
+    x = np.empty((len(rows), len(feature_index)), dtype="float64")
+    y = [] if label_index is not None else None
+    for r, (line, row) in enumerate(rows):
+        if len(row) != width:
+            raise RunError(f"{path}: line {line} has {len(row)} fields, but the {'header' if header else 'first row'} "
+                           f"has {width}")
+        for c, i in enumerate(feature_index):
+            cell = row[i].strip()
+            try:
+                value = float(cell)
+            except ValueError:
+                what = "an empty value" if not cell else f"'{cell[:40]}'"
+                hint = "" if new_data else "; set data.source.features to choose the columns"
+                raise RunError(f"{path}: line {line}, column '{names[i]}': {what} is not a number (feature columns "
+                               f"must be numeric{hint})") from None
+            if not math.isfinite(value):
+                raise RunError(f"{path}: line {line}, column '{names[i]}': {cell} is not a finite number "
+                               f"(NaN and infinity cannot be trained on)")
+            x[r, c] = value
+        if y is not None:
+            cell = row[label_index].strip()
+            if not cell:
+                raise RunError(f"{path}: line {line}, column '{names[label_index]}': the label is empty")
+            y.append(cell)
+    columns = [names[i] if header else i for i in feature_index]
+    label_column = None if label_index is None else (names[label_index] if header else label_index)
+    return Table(x, y, columns, label_column)
+
+
+def _label_values(values: list):
+    """CSV label strings: integers, floats, or class names (kept as strings)."""
+    import numpy as np
+
+    try:
+        numbers = [float(v) for v in values]
+    except ValueError:
+        return np.asarray(values, dtype=object)
+    if all(n.is_integer() for n in numbers):
+        return np.asarray(numbers, dtype="int64")
+    return np.asarray(numbers, dtype="float64")
+
+
+def _csv(source: CsvSource, base: Path) -> Raw:
+    path = _path(source.path, base)
+    table = read_csv(path, label=source.label, features=source.features, delimiter=source.delimiter,
+                     header=source.header)
+    y = None if table.y is None else _label_values(table.y)
+    return Raw(table.x, y, str(path), columns=table.columns, label_column=table.label_column, label_text=table.y)
+
+
+def _class_folders(path: Path, what: str) -> list[Path]:
+    if not path.is_dir():
+        raise RunError(f"{what} folder not found: {path}")
+    folders = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not folders:
+        raise RunError(f"{path}: no class sub-folders (the {what} need one sub-folder per class)")
+    return folders
+
+
+def _files(folder: Path, suffixes) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def read_images(files: list[Path], image_size, color_mode: str):
+    """Images resized to image_size ([h, w]): a uint8 array (n, h, w, 1 or 3)."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    h, w = image_size
+    channels = 1 if color_mode == "grayscale" else 3
+    out = np.empty((len(files), h, w, channels), dtype="uint8")
+    for i, file in enumerate(files):
+        try:
+            with Image.open(file) as image:
+                image = image.convert("L" if channels == 1 else "RGB")
+                if image.size != (w, h):
+                    image = image.resize((w, h), Image.Resampling.BILINEAR)
+                out[i] = np.asarray(image, dtype="uint8").reshape(h, w, channels)
+        except (UnidentifiedImageError, OSError, ValueError) as e:
+            raise RunError(f"{file}: not a readable image ({e})") from None
+    return out
+
+
+def read_texts(files: list[Path]):
+    import numpy as np
+
+    texts = []
+    for file in files:
+        try:
+            texts.append(file.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as e:
+            raise RunError(f"{file}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        except OSError as e:
+            raise RunError(f"{file}: cannot read ({e.strerror})") from None
+    return np.array(texts, dtype=object)
+
+
+def _folder_source(path: Path, suffixes, what: str):
+    """(files, class name per file, class names) of a folder with one sub-folder per class."""
+    import numpy as np
+
+    folders = _class_folders(path, what)
+    files, labels = [], []
+    for folder in folders:
+        found = _files(folder, suffixes)
+        files += found
+        labels += [folder.name] * len(found)
+    if not files:
+        raise RunError(f"{path}: no {what} found (looked for {', '.join(suffixes)} files in "
+                       f"{', '.join(f.name for f in folders)})")
+    return files, np.asarray(labels, dtype=object), [f.name for f in folders]
+
+
+def _images(source: ImagesSource, base: Path) -> Raw:
+    path = _path(source.path, base)
+    files, y, classes = _folder_source(path, IMAGE_SUFFIXES, "images")
+    x = read_images(files, source.image_size, source.color_mode)
+    return Raw(x, y, str(path), classes=classes, files=[str(f) for f in files])
+
+
+def _text(source: TextSource, base: Path) -> Raw:
+    path = _path(source.path, base)
+    files, y, classes = _folder_source(path, (".txt",), "texts")
+    return Raw(read_texts(files), y, str(path), classes=classes, files=[str(f) for f in files], tokens=True)
+
+
+# -- keras.datasets -------------------------------------------------------------
+KERAS_CACHE = {
+    "mnist": "mnist.npz",
+    "fashion_mnist": "fashion-mnist",
+    "cifar10": "cifar-10-batches-py-target",
+    "cifar100": "cifar-100-python-target",
+    "imdb": "imdb.npz",
+    "reuters": "reuters.npz",
+    "boston_housing": "boston_housing.npz",
+}
+KERAS_CLASSES = {
+    "mnist": [str(i) for i in range(10)],
+    "fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                      "Ankle boot"],
+    "cifar10": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
+    "imdb": ["negative", "positive"],
+}
+
+
+def keras_cache_dir() -> Path:
+    """Where keras.datasets caches its downloads: $KERAS_HOME/datasets, by default ~/.keras/datasets."""
+    import os
+
+    try:
+        from keras.src.backend.config import keras_home
+
+        home = keras_home()
+    except ImportError:  # pragma: no cover - a Keras without the private accessor
+        home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(os.path.expanduser(home)) / "datasets"
+
+
+def _keras(source: KerasSource) -> Raw:
+    import contextlib
+    import sys
+
+    import numpy as np
+
+    from .backend import import_keras
+
+    keras = import_keras()
+    name = source.name
+    cached = keras_cache_dir() / KERAS_CACHE[name]
+    was_cached = cached.exists()
+    module = getattr(keras.datasets, name)
+    kwargs = {"num_words": source.num_words} if name in ("imdb", "reuters") else {}
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # Keras's download messages must not mix with --json
+            (x_train, y_train), (x_test, y_test) = module.load_data(**kwargs)
+    except Exception as e:  # noqa: BLE001 - Keras raises a bare Exception for a failed download
+        reason = " ".join(str(e).split())[:300]
+        if "URL fetch failure" in reason or isinstance(e, OSError):
+            state = ("is cached there, but the copy is incomplete or outdated" if was_cached
+                     else "is not cached there")
+            raise RunError(f"keras dataset '{name}' could not be downloaded ({reason}). Keras keeps its datasets in "
+                           f"{cached.parent}, and '{name}' {state}; connect to the internet once to download it, "
+                           f"or copy it to {cached}") from None
+        raise RunError(f"keras dataset '{name}': cannot load it from {cached} ({type(e).__name__}: {reason})") from None
+
+    def prepare(x, y):
+        y = np.asarray(y).reshape(len(y), -1)
+        y = y[:, 0] if y.shape[1] == 1 else y
+        if name in ("imdb", "reuters"):
+            x = keras.utils.pad_sequences(list(x), maxlen=source.output_sequence_length, dtype="int32")
+        return x, y
+
+    classes = KERAS_CLASSES.get(name)
+    if name == "reuters" and hasattr(module, "get_label_names"):
+        classes = [str(c) for c in module.get_label_names()]
+    x_train, y_train = prepare(x_train, y_train)
+    x_test, y_test = prepare(x_test, y_test)
+    where = f"keras:{name}"
+    tokens = name in ("imdb", "reuters")
+    return Raw(x_train, y_train, where, classes=classes, tokens=tokens,
+               test=Raw(x_test, y_test, f"{where} (test)", classes=classes, tokens=tokens))
+
+
+def read_source(source, base: Path) -> Raw:
     if isinstance(source, SklearnSource):
-        return _sklearn(source)
-    return _npz(source, base)
+        raw = _sklearn(source)
+    elif isinstance(source, NpzSource):
+        raw = read_npz(_path(source.path, base), source.x, source.y)
+    elif isinstance(source, NpySource):
+        raw = _npy(source, base)
+    elif isinstance(source, CsvSource):
+        raw = _csv(source, base)
+    elif isinstance(source, ImagesSource):
+        raw = _images(source, base)
+    elif isinstance(source, TextSource):
+        raw = _text(source, base)
+    else:
+        raw = _keras(source)
+    _check_raw(raw)
+    return raw
+
+
+def _check_raw(raw: Raw) -> None:
+    import numpy as np
+
+    if len(raw.x) == 0:
+        raise RunError(f"{raw.where}: no samples (the data is empty)")
+    if raw.y is not None and len(raw.y) != len(raw.x):
+        raise RunError(f"{raw.where}: {len(raw.x)} samples but {len(raw.y)} labels")
+    if not raw.tokens and np.asarray(raw.x[:1]).dtype == object:
+        raise RunError(f"{raw.where}: the features are not numbers")
+
+
+# -- class names --------------------------------------------------------------
+def _is_names(y) -> bool:
+    import numpy as np
+
+    return y is not None and np.asarray(y).dtype.kind in "OUS"
+
+
+def encode_classes(raw: Raw, classes: list | None, names: bool, role: str):
+    """raw.y as numbers: class names replaced by their index in ``classes`` when the training labels were names
+    (numbers then pass through as class ids), checked to be numbers otherwise."""
+    import numpy as np
+
+    if raw.y is None:
+        return None
+    the = f"{role} label" if role else "label"
+    if names:
+        values = raw.label_text if raw.label_text is not None else (raw.y if _is_names(raw.y) else None)
+        if values is None:
+            return raw.y
+        index = {str(c): i for i, c in enumerate(classes)}
+        out = np.empty(len(values), dtype="int64")
+        for i, value in enumerate(values):
+            k = index.get(str(value))
+            if k is None:
+                shown = ", ".join(map(str, classes[:20])) + (", ..." if len(classes) > 20 else "")
+                raise RunError(f"{raw.where}: {the} '{value}' is not one of the training classes ({shown})"
+                               f"{_did_you_mean(value, classes)}")
+            out[i] = k
+        return out
+    if _is_names(raw.y):
+        bad = next(v for v in raw.y if not _number(v))
+        raise RunError(f"{raw.where}: {the} '{bad}' is not a number (the training labels are numbers)")
+    return raw.y
+
+
+def _number(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+# -- windows ------------------------------------------------------------------
+def windows(x, y, window: Window, where: str, targets: bool = True):
+    """Sliding windows over a series: x of shape (T,) or (T, F) -> (n, size[, F]); the target of each window is
+    y (or the series itself when y is None) ``horizon`` steps after its last step."""
+    import numpy as np
+
+    x = np.asarray(x)
+    if x.ndim not in (1, 2):
+        raise RunError(f"{where}: data.window needs a series of shape (steps,) or (steps, features), not {x.shape}")
+    span = window.size + (window.horizon if targets else 0)
+    n = (len(x) - span) // window.stride + 1
+    if n <= 0:
+        need = f"{window.size} + {window.horizon}" if targets else f"{window.size}"
+        raise RunError(f"{where}: the series has {len(x)} steps; one window needs {need}")
+    starts = np.arange(n) * window.stride
+    xs = x[starts[:, None] + np.arange(window.size)]
+    if not targets:
+        return xs, None
+    series = x if y is None else np.asarray(y)
+    return xs, series[starts + window.size + window.horizon - 1]
+
+
+def _time_split(n: int, test_split: float, window: Window):
+    """Indices of (training, test) windows: the test windows are the last ones; training windows that would
+    share a step with them are dropped, so no step of the series is in both."""
+    import numpy as np
+
+    n_test = int(round(n * test_split))
+    if n_test == 0:
+        return np.arange(n), np.arange(0)
+    first = n - n_test
+    last_train = (first * window.stride - window.size - window.horizon) // window.stride
+    return np.arange(max(0, min(first, last_train + 1))), np.arange(first, n)
+
+
+# -- text ---------------------------------------------------------------------
+def vectorizer(source: TextSource, vocabulary: list | None = None):
+    from .backend import import_keras
+
+    keras = import_keras()
+    return keras.layers.TextVectorization(max_tokens=source.max_tokens,
+                                          output_sequence_length=source.output_sequence_length,
+                                          vocabulary=vocabulary)
+
+
+def vectorize(layer, texts, length: int):
+    import numpy as np
+
+    if len(texts) == 0:
+        return np.zeros((0, length), dtype="int32")
+    parts = [np.asarray(layer(np.asarray(texts[i:i + 1024], dtype=object))) for i in range(0, len(texts), 1024)]
+    return np.concatenate(parts).astype("int32")
+
+
+# -- features and labels ----------------------------------------------------------
+def _w(name: str) -> str:
+    return f"{name} " if name else ""
+
+
+def _norm_axes(a, series_ndim):
+    if series_ndim == 1:
+        return tuple(range(a.ndim))
+    return (0,) if a.ndim <= 2 else tuple(range(a.ndim - 1))
+
+
+def features(a, data: Data, prep: Preprocessing, where: str, name: str, tokens: bool = False):
+    """Samples as the model sees them: float32 (token ids: int32), rescaled, normalized, reshaped."""
+    import numpy as np
+
+    if tokens:
+        a = np.asarray(a, dtype="int32")
+    else:
+        try:
+            a = np.asarray(a, dtype="float32")
+        except (ValueError, TypeError):
+            raise RunError(f"{where}: the {_w(name)}features are not numbers") from None
+        finite = np.isfinite(a)
+        if not finite.all():
+            bad = int(np.argwhere(~finite)[0][0])
+            raise RunError(f"{where}: the {_w(name)}features contain NaN or infinity (first in sample {bad}); "
+                           f"fix or drop those samples")
+        if data.rescale is not None:
+            a = a * np.float32(data.rescale)
+        if prep.mean is not None:
+            mean, std = np.asarray(prep.mean, dtype="float32"), np.asarray(prep.std, dtype="float32")
+            if a.ndim < 1 + mean.ndim or (mean.ndim and a.shape[-1] != mean.shape[-1]):
+                raise RunError(f"{where}: samples have shape {a.shape[1:]}, but the training samples had "
+                               f"{mean.shape[-1]} features (the normalization statistics)")
+            a = (a - mean) / std
+    if data.reshape is not None:
+        try:
+            a = a.reshape((len(a), *data.reshape))
+        except ValueError:
+            raise RunError(f"{where}: cannot reshape {_w(name)}samples of shape {a.shape[1:]} to {data.reshape}") from None
+    return a
+
+
+def normalization(x_train, data: Data, series_ndim: int | None):
+    """Per-feature mean and standard deviation of the (rescaled) training features, accumulated in float64
+    over chunks of samples (no float64 copy of the whole set)."""
+    import numpy as np
+
+    def chunks():
+        for i in range(0, len(x_train), 4096):
+            a = np.asarray(x_train[i:i + 4096], dtype="float64")
+            yield a * data.rescale if data.rescale is not None else a
+
+    first = np.asarray(x_train[:1])
+    axes = _norm_axes(first, series_ndim)
+    count = len(x_train) * (np.prod([first.shape[k] for k in axes[1:]]) if len(axes) > 1 else 1)
+    mean = sum(a.sum(axis=axes) for a in chunks()) / count
+    var = sum(((a - mean) ** 2).sum(axis=axes) for a in chunks()) / count
+    std = np.sqrt(var)
+    std = np.where(std > 0, std, 1.0)  # a constant feature becomes 0, not NaN
+    return np.asarray(mean, dtype="float32").tolist(), np.asarray(std, dtype="float32").tolist()
+
+
+def check_input_shape(result: CheckResult, x, where: str) -> None:
+    import math
+
+    graph, info = result.graph, result.info
+    want = info[graph.inputs[0]].shape[1:]
+    got = tuple(x.shape[1:])
+    if len(want) != len(got) or any(w is not None and w != g for w, g in zip(want, got)):
+        hint = "set data.reshape or fix the input shape"
+        if None not in want and math.prod(want) == math.prod(got):
+            hint = f"set data.reshape: [{', '.join(map(str, want))}]"
+        raise RunError(f"{where}: samples have shape {got} but the model's input "
+                       f"'{graph.inputs[0]}' expects {tuple(want)}; {hint}")
+
+
+def label_mode(result: CheckResult) -> str:
+    data = result.spec.data
+    if data is not None and data.target == "input":
+        return "input"
+    loss = result.spec.compile.loss.canonical if result.spec.compile else None
+    mode = data.labels if data is not None else "auto"
+    if mode == "auto":
+        mode = {"categorical_crossentropy": "one_hot", "sparse_categorical_crossentropy": "sparse"}.get(loss, "raw")
+    return mode
+
+
+def encode_labels(y, result: CheckResult, where: str, name: str):
+    import numpy as np
+
+    mode = label_mode(result)
+    y = np.asarray(y)
+    if mode == "raw":
+        try:
+            out = y.astype("float32")
+        except (ValueError, TypeError):
+            raise RunError(f"{where}: the {_w(name)}labels are not numbers") from None
+        if not np.isfinite(out).all():
+            bad = int(np.argwhere(~np.isfinite(out))[0][0])
+            raise RunError(f"{where}: the {_w(name)}labels contain NaN or infinity (first in sample {bad})")
+        return out
+    units = result.info[result.graph.outputs[0]].shape[-1]
+    if not np.issubdtype(y.dtype, np.integer):
+        raise RunError(f"{where}: {_w(name)}labels are not integer class ids; set data.labels: raw for regression")
+    if len(y) and (y.min() < 0 or y.max() >= units):
+        raise RunError(f"{where}: {_w(name)}labels range from {y.min()} to {y.max()}, but the output layer "
+                       f"'{result.graph.outputs[0]}' has {units} unit(s); it needs one unit per class")
+    if mode == "sparse":
+        return y.astype("int32")
+    return np.eye(units, dtype="float32")[y]
 
 
 def fingerprint(*arrays) -> str:
+    import numpy as np
+
     h = hashlib.sha256()
     for a in arrays:
         if a is None:
             continue
+        a = np.ascontiguousarray(a)
         h.update(str(a.dtype).encode() + str(a.shape).encode())
         h.update(a.tobytes())
     return h.hexdigest()[:16]
 
 
+# -- the whole preparation ------------------------------------------------------------
 def load_arrays(result: CheckResult, base: Path, seed: int | None) -> Arrays:
-    """The train/test arrays for a valid spec, prepared and checked against the model."""
+    """The train/test (and validation) arrays for a valid spec, prepared and checked against the model."""
     import numpy as np
 
     data: Data | None = result.spec.data
     if data is None:
         raise RunError("the spec has no `data` section; add one (see docs/training.md)")
-    x, y, classes, where = _read(data.source, base)
-    if data.test is not None:
-        x_test, y_test, _, _ = _read(data.test, base)
-        x_train, y_train = x, y
+    src = read_source(data.source, base)
+    val = read_source(data.validation, base) if data.validation is not None else None
+    test = read_source(data.test, base) if data.test is not None else src.test
+    if test is not None and data.test is None:
+        _check_raw(test)
+
+    # Class names -> ids, with the training source's classes (folders) or its sorted label values (CSV).
+    classes = src.classes
+    names = _is_names(src.y)
+    if names:
+        if classes is None:
+            classes = sorted({str(v) for v in src.y})
+        src.y = encode_classes(src, classes, True, "training")
+    for part, role in ((val, "validation"), (test, "test")):
+        if part is not None:
+            part.y = encode_classes(part, classes, names, role)
+    for part, role in ((val, "validation"), (test, "test")):
+        if part is not None and src.tokens != part.tokens:
+            raise RunError(f"{part.where}: the {role} data must be of the same kind as data.source (texts or "
+                           f"token ids in one, numbers in the other)")
+
+    series_ndim = None
+    if data.window is not None:
+        series_ndim = np.asarray(src.x[:1]).ndim
+        x, y = windows(src.x, src.y, data.window, src.where)
+        if val is not None:
+            val.x, val.y = windows(val.x, val.y, data.window, val.where)
+        if test is not None:
+            test.x, test.y = windows(test.x, test.y, data.window, test.where)
+            x_train, y_train = x, y
+        else:
+            train, held = _time_split(len(x), data.test_split, data.window)
+            x_train, y_train, x_test, y_test = x[train], y[train], x[held], y[held]
+    elif test is not None:
+        x_train, y_train = src.x, src.y
     else:
         rng = np.random.default_rng(seed if seed is not None else 0)
-        order = rng.permutation(len(x))
-        n_test = int(round(len(x) * data.test_split))
-        test, train = order[:n_test], order[n_test:]
-        x_train, x_test = x[train], x[test]
-        y_train, y_test = (None, None) if y is None else (y[train], y[test])
+        order = rng.permutation(len(src.x))
+        n_test = int(round(len(src.x) * data.test_split))
+        held, train = order[:n_test], order[n_test:]
+        x_train, x_test = src.x[train], src.x[held]
+        y_train, y_test = (None, None) if src.y is None else (src.y[train], src.y[held])
+    if test is not None:
+        x_test, y_test = test.x, test.y
+    if len(x_train) == 0:
+        raise RunError(f"{src.where}: no training samples left after holding out the test split "
+                       f"({len(x_test)} test samples); lower data.test_split or add data")
+    split = result.spec.train.validation_split
+    if val is None and split and int(len(x_train) * split):
+        # Keras's validation_split (the last part of the training data), taken here, before normalization
+        # statistics and vocabularies are computed, so nothing about the validation data leaks into them.
+        if isinstance(x_train, list):
+            x_train = np.asarray(x_train, dtype=object)
+        if data.window is not None:
+            keep, held = _time_split(len(x_train), split, data.window)
+        else:
+            cut = len(x_train) - int(len(x_train) * split)
+            keep, held = np.arange(cut), np.arange(cut, len(x_train))
+        val = Raw(x=x_train[held], y=None if y_train is None else y_train[held], where=src.where,
+                  tokens=src.tokens)
+        x_train, y_train = x_train[keep], None if y_train is None else y_train[keep]
 
-    def features(a, name):
-        a = np.asarray(a, dtype="float32")
-        if data.rescale is not None:
-            a = a * np.float32(data.rescale)
-        if data.reshape is not None:
-            try:
-                a = a.reshape((len(a), *data.reshape))
-            except ValueError:
-                raise RunError(f"{where}: cannot reshape {name} samples of shape {a.shape[1:]} to {data.reshape}") from None
-        return a
+    prep = Preprocessing(source=data.source.type, classes=classes, columns=src.columns,
+                         label_column=src.label_column, series_ndim=series_ndim, label_names=names)
+    if isinstance(data.source, TextSource):
+        layer = vectorizer(data.source)
+        layer.adapt(np.asarray(x_train, dtype=object), batch_size=1024)
+        prep.vocabulary = [str(t) for t in layer.get_vocabulary()]
+        length = data.source.output_sequence_length
+        x_train, x_test = vectorize(layer, x_train, length), vectorize(layer, x_test, length)
+        if val is not None:
+            val.x = vectorize(layer, val.x, length)
+    if data.normalize:
+        prep.mean, prep.std = normalization(x_train, data, series_ndim)
 
-    x_train, x_test = features(x_train, "training"), features(x_test, "test")
-    graph, info = result.graph, result.info
-    want = info[graph.inputs[0]].shape[1:]
-    got = x_train.shape[1:]
-    if len(want) != len(got) or any(w is not None and w != g for w, g in zip(want, got)):
-        raise RunError(f"{where}: samples have shape {tuple(got)} but the model's input "
-                       f"'{graph.inputs[0]}' expects {tuple(want)}; set data.reshape or fix the input shape")
+    test_where = test.where if test is not None else src.where
+    x_train = features(x_train, data, prep, src.where, "training", src.tokens)
+    x_test = features(x_test, data, prep, test_where, "test", src.tokens)
+    x_val = features(val.x, data, prep, val.where, "validation", src.tokens) if val is not None else None
+    check_input_shape(result, x_train, src.where)
+    for part, role, a in ((test, "test", x_test), (val, "validation", x_val)):
+        if a is not None and len(a) and a.shape[1:] != x_train.shape[1:]:
+            raise RunError(f"{part.where if part else src.where}: {role} samples have shape {a.shape[1:]} but the "
+                           f"training samples have {x_train.shape[1:]}")
 
-    out = info[graph.outputs[0]].shape
+    y_val = None
     if data.target == "input":
         y_train, y_test = x_train.copy(), x_test.copy()
+        y_val = None if x_val is None else x_val.copy()
         if data.noise:
             noise = np.random.default_rng(seed if seed is not None else 0)
             x_train = x_train + noise.normal(0, data.noise, x_train.shape).astype("float32")
             x_test = x_test + noise.normal(0, data.noise, x_test.shape).astype("float32")
-    elif y_train is None:
-        raise RunError(f"{where}: no labels (data.source.y is null); set data.target: input for an autoencoder")
+            if x_val is not None:
+                x_val = x_val + noise.normal(0, data.noise, x_val.shape).astype("float32")
     else:
-        y_train, y_test = _encode(y_train, y_test, data, result, out, where)
+        for where, y in ((src.where, y_train), (test_where, y_test), (val and val.where, val and val.y)):
+            if where is not None and y is None:
+                raise RunError(f"{where}: no labels (the source's y/label is null); set data.target: input "
+                               f"for an autoencoder")
+        y_train = encode_labels(y_train, result, src.where, "training")
+        y_test = encode_labels(y_test, result, test_where, "test")
+        if val is not None:
+            y_val = encode_labels(val.y, result, val.where, "validation")
+
     return Arrays(x_train, y_train, x_test, y_test, classes,
-                  fingerprint(x_train, y_train, x_test, y_test), where)
+                  fingerprint(x_train, y_train, x_test, y_test, x_val, y_val), src.where,
+                  x_val=x_val, y_val=y_val, artifacts={PREPROCESSING_FILE: prep.to_json()}, preprocessing=prep)
 
 
-def _encode(y_train, y_test, data: Data, result: CheckResult, out_shape, where):
-    import numpy as np
+# -- new data for a trained run (evaluate --data, predict) ---------------------------------
+def load_preprocessing(run_dir: Path, result: CheckResult, info: dict) -> Preprocessing:
+    """The run's preprocessing.json; for a run written without one, recomputed from its training data."""
+    import json
 
-    loss = result.spec.compile.loss.canonical if result.spec.compile else None
-    mode = data.labels
-    if mode == "auto":
-        mode = {"categorical_crossentropy": "one_hot", "sparse_categorical_crossentropy": "sparse"}.get(loss, "raw")
-    if mode == "raw":
-        return np.asarray(y_train, dtype="float32"), np.asarray(y_test, dtype="float32")
-    units = out_shape[-1]
-    for name, y in (("training", y_train), ("test", y_test)):
-        if not np.issubdtype(np.asarray(y).dtype, np.integer):
-            raise RunError(f"{where}: {name} labels are not integer class ids; set data.labels: raw for regression")
-        if len(y) and (y.min() < 0 or y.max() >= units):
-            raise RunError(f"{where}: {name} labels range from {y.min()} to {y.max()}, but the output layer "
-                           f"'{result.graph.outputs[0]}' has {units} unit(s); it needs one unit per class")
-    if mode == "sparse":
-        return y_train.astype("int32"), y_test.astype("int32")
-    eye = np.eye(units, dtype="float32")
-    return eye[y_train], eye[y_test]
+    path = Path(run_dir) / PREPROCESSING_FILE
+    if path.is_file():
+        try:
+            return Preprocessing.from_json(json.loads(path.read_text()))
+        except (ValueError, TypeError) as e:
+            raise RunError(f"{path}: not a valid preprocessing file ({e})") from None
+    arrays = load_arrays(result, Path(run_dir), result.spec.seed)
+    expected = info.get("data", {}).get("fingerprint")
+    if expected and arrays.fingerprint != expected:
+        raise RunError(f"{run_dir} has no {PREPROCESSING_FILE}, and its training data changed since (fingerprint "
+                       f"{arrays.fingerprint}, run.json says {expected}): cannot rebuild the preprocessing")
+    return arrays.preprocessing
+
+
+def _plain_csv(path: Path, label_optional: bool, label) -> Table:
+    """A CSV for a run not trained on CSV: every column a feature; a header row if the first row is not numbers."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            first = next((row for row in csv.reader(f) if row), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        first = []
+    header = False
+    for cell in first:
+        try:
+            float(cell)
+        except ValueError:
+            header = True
+            break
+    return read_csv(path, label=label, features=None, header=header, label_optional=label_optional, new_data=True)
+
+
+def read_new_data(path: Path, result: CheckResult, prep: Preprocessing, labels: bool) -> Raw:
+    """A file (or folder) of new samples, read as the run's training source was; ``labels``: they are needed."""
+    path = Path(path)
+    data: Data = result.spec.data
+    source = data.source
+    need_y = labels and data.target != "input" and not (data.window is not None and _series_labels_optional(data))
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise RunError(f"data file not found: {path}")
+    if path.is_dir():
+        if isinstance(source, (ImagesSource, TextSource)):
+            kind = "images" if isinstance(source, ImagesSource) else "texts"
+            suffixes = IMAGE_SUFFIXES if kind == "images" else (".txt",)
+            if labels:
+                files, y, _ = _folder_source(path, suffixes, kind)
+            else:
+                files, y = _files(path, suffixes), None
+                if not files:
+                    raise RunError(f"{path}: no {kind} found (looked for {', '.join(suffixes)} files)")
+            return _read_files(files, y, source, str(path))
+        raise RunError(f"{path} is a folder; give a .npz, .npy or .csv file")
+    if isinstance(source, (ImagesSource, TextSource)) and suffix in (IMAGE_SUFFIXES + (".txt",)):
+        if labels:
+            raise RunError(f"{path}: a single file has no label; give a folder with one sub-folder per class")
+        return _read_files([path], None, source, str(path))
+    if suffix == ".npz":
+        x_name = source.x if isinstance(source, NpzSource) else "x"
+        y_name = (source.y if isinstance(source, NpzSource) else "y") if need_y else None
+        raw = read_npz(path, x_name, y_name, fallback_single=not need_y)
+    elif suffix == ".npy":
+        if need_y:
+            raise RunError(f"{path}: a .npy file holds one array, but evaluating needs labels too; give a .npz with "
+                           f"features and labels, or a .csv")
+        raw = Raw(read_npy(path), None, str(path))
+    elif suffix == ".csv":
+        if isinstance(source, CsvSource):
+            label = prep.label_column if prep.label_column is not None else source.label
+            table = read_csv(path, label=label if (need_y or label is not None) else None, features=prep.columns,
+                             delimiter=source.delimiter, header=source.header, label_optional=not need_y,
+                             new_data=True)
+        else:
+            table = _plain_csv(path, label_optional=not need_y, label="y" if need_y else None)
+        y = None if table.y is None or not need_y else _label_values(table.y)
+        raw = Raw(table.x, y, str(path))
+    else:
+        kinds = ".npz, .npy or .csv"
+        if isinstance(source, ImagesSource):
+            kinds += ", an image or a folder of images"
+        elif isinstance(source, TextSource):
+            kinds += ", a .txt file or a folder of them"
+        raise RunError(f"{path}: unknown kind of file '{suffix or path.name}' (use {kinds})")
+    raw.tokens = _token_source(source)
+    _check_raw(raw)
+    return raw
+
+
+def _series_labels_optional(data: Data) -> bool:
+    """Windowed data without separate labels: the series holds its own targets."""
+    y = getattr(data.source, "y", getattr(data.source, "label", "y"))
+    return y is None
+
+
+def _token_source(source) -> bool:
+    return isinstance(source, TextSource) or (isinstance(source, KerasSource) and source.name in ("imdb", "reuters"))
+
+
+def _read_files(files: list[Path], y, source, where: str) -> Raw:
+    if isinstance(source, ImagesSource):
+        x = read_images(files, source.image_size, source.color_mode)
+        return Raw(x, y, where, files=[str(f) for f in files])
+    return Raw(read_texts(files), y, where, files=[str(f) for f in files], tokens=True)
+
+
+def prepare_new(raw: Raw, result: CheckResult, prep: Preprocessing, labels: bool):
+    """(x, y) of new data, prepared exactly as the run's training data; y is None unless ``labels``."""
+    data: Data = result.spec.data
+    y = encode_classes(raw, prep.classes, prep.label_names, "") if labels else None
+    x = raw.x
+    if data.window is not None:
+        x, y = windows(x, y, data.window, raw.where, targets=labels)
+    if isinstance(data.source, TextSource):
+        x = vectorize(vectorizer(data.source, prep.vocabulary), x, data.source.output_sequence_length)
+    if data.reshape is None:
+        check_input_shape(result, x, raw.where)  # before normalizing: the message names the model's input
+    x = features(x, data, prep, raw.where, "", raw.tokens)
+    check_input_shape(result, x, raw.where)
+    if not labels:
+        return x, None
+    if data.target == "input":
+        return x, x.copy()
+    if y is None:
+        raise RunError(f"{raw.where}: no labels")
+    return x, encode_labels(y, result, raw.where, "")

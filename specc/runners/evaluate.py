@@ -1,4 +1,4 @@
-"""`specc evaluate RUN_DIR`: metrics of a trained run on its test split."""
+"""`specc evaluate RUN_DIR [--data FILE]`: metrics of a trained run on its test split, or on other data."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from . import RunError
 from .backend import import_keras
 
 
-def evaluate_run(run_dir: Path, data: Path | None = None) -> dict:
-    """Reload the run's spec, data and model; return the test metrics."""
+def open_run(run_dir: Path):
+    """The checked spec and run.json of a run directory written by `specc train`."""
     from ..check import check_file
 
     run_dir = Path(run_dir)
@@ -21,20 +21,48 @@ def evaluate_run(run_dir: Path, data: Path | None = None) -> dict:
     if not result.ok:
         first = result.errors[0]
         raise RunError(f"{run_dir / 'spec.yaml'}: {first.message}")
-    info = json.loads((run_dir / "run.json").read_text())
+    try:
+        info = json.loads((run_dir / "run.json").read_text())
+    except ValueError as e:
+        raise RunError(f"{run_dir / 'run.json'}: not valid JSON ({e})") from None
+    if result.spec.data is None:
+        raise RunError(f"{run_dir / 'spec.yaml'} has no `data` section")
+    return result, info
 
+
+def load_run_model(run_dir: Path):
     keras = import_keras()
+    path = Path(run_dir) / "model.keras"
+    try:
+        return keras.saving.load_model(path)
+    except (OSError, ValueError) as e:
+        raise RunError(f"{path}: cannot load the model ({e})") from None
 
-    from .data import load_arrays
 
+def evaluate_run(run_dir: Path, data: Path | None = None) -> dict:
+    """Reload the run's spec, data and model; return the metrics on the test split (or on ``data``).
+
+    ``data`` is a file (.npz, .npy, .csv) or folder (images, texts) with labels, prepared exactly as the
+    training data was: the same columns, class names, rescaling, normalization statistics and vocabulary.
+    """
+    from .data import load_arrays, load_preprocessing, prepare_new, read_new_data
+
+    run_dir = Path(run_dir)
+    result, info = open_run(run_dir)
+    import_keras()
     if data is not None:
-        raise RunError("--data is not supported yet")
-    arrays = load_arrays(result, run_dir, result.spec.seed)
-    expected = info.get("data", {}).get("fingerprint")
-    if expected and arrays.fingerprint != expected:
-        raise RunError(f"the data differs from the data the run was trained on (fingerprint {arrays.fingerprint}, "
-                       f"run.json says {expected})")
-    model = keras.saving.load_model(run_dir / "model.keras")
-    out = model.evaluate(arrays.x_test, arrays.y_test, batch_size=result.spec.train.batch_size, verbose=0,
-                         return_dict=True)
+        prep = load_preprocessing(run_dir, result, info)
+        raw = read_new_data(Path(data), result, prep, labels=True)
+        x, y = prepare_new(raw, result, prep, labels=True)
+    else:
+        arrays = load_arrays(result, run_dir, result.spec.seed)
+        expected = info.get("data", {}).get("fingerprint")
+        if expected and arrays.fingerprint != expected:
+            raise RunError(f"the data differs from the data the run was trained on (fingerprint "
+                           f"{arrays.fingerprint}, run.json says {expected})")
+        x, y = arrays.x_test, arrays.y_test
+    if len(x) == 0:
+        raise RunError("no samples to evaluate on")
+    model = load_run_model(run_dir)
+    out = model.evaluate(x, y, batch_size=result.spec.train.batch_size, verbose=0, return_dict=True)
     return {k: float(v) for k, v in out.items()}

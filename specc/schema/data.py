@@ -1,10 +1,17 @@
-"""The `data` section: where training data comes from and how it is prepared."""
+"""The `data` section: where training data comes from and how it is prepared.
+
+Pure Pydantic: `specc validate` checks a data section without importing numpy or Keras.
+The loading itself is in specc/runners/data.py.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PosInt = Annotated[int, Field(gt=0)]
+Column = Union[str, Annotated[int, Field(ge=0)]]
 
 
 class _Model(BaseModel):
@@ -15,11 +22,13 @@ class SklearnSource(_Model):
     """A dataset bundled inside scikit-learn: works offline on a fresh install."""
 
     type: Literal["sklearn"]
-    name: Literal["digits", "iris", "wine", "breast_cancer", "diabetes", "linnerud"]
+    name: Literal["digits", "iris", "wine", "breast_cancer", "diabetes", "linnerud"] = Field(
+        description="The scikit-learn loader (`sklearn.datasets.load_NAME`)."
+    )
 
 
 class NpzSource(_Model):
-    """Arrays from a NumPy .npz file (or x/y .npy files)."""
+    """Arrays from a NumPy .npz file."""
 
     type: Literal["npz"]
     path: str = Field(description="Path to the .npz file, relative to the spec file.")
@@ -27,19 +36,139 @@ class NpzSource(_Model):
     y: str | None = Field("y", description="Name of the labels array; null for unlabelled data.")
 
 
-Source = Annotated[Union[SklearnSource, NpzSource], Field(discriminator="type")]
+class NpySource(_Model):
+    """A pair of NumPy .npy files: features and labels. Read memory-mapped, so a large file is not read
+    whole before it is needed."""
+
+    type: Literal["npy"]
+    x: str = Field(description="Path to the features .npy file, relative to the spec file.")
+    y: str | None = Field(None, description="Path to the labels .npy file; null for unlabelled data.")
+
+
+class CsvSource(_Model):
+    """A CSV table: one sample per row. String labels are class names (encoded in sorted order); every
+    feature must be a number."""
+
+    type: Literal["csv"]
+    path: str = Field(description="Path to the .csv file, relative to the spec file.")
+    label: Column | None = Field(
+        None, description="The label column (a header name or a 0-based index); null for unlabelled data."
+    )
+    features: list[Column] | None = Field(
+        None, min_length=1, description="The feature columns, in order; null means every column but the label."
+    )
+    delimiter: str = Field(",", min_length=1, max_length=1, description="The field separator.")
+    header: bool = Field(True, description="The first row names the columns; without it, use column indexes.")
+
+    @model_validator(mode="after")
+    def _columns(self):
+        if not self.header:
+            named = [c for c in [self.label, *(self.features or [])] if isinstance(c, str)]
+            if named:
+                raise ValueError(f"without a header, label and features are 0-based column indexes, not "
+                                 f"names ('{named[0]}')")
+        if self.label is not None and self.features is not None and self.label in self.features:
+            raise ValueError(f"label column '{self.label}' is also listed in features")
+        return self
+
+
+class ImagesSource(_Model):
+    """A folder with one sub-folder of images (PNG, JPEG, BMP, GIF) per class; the class names are the
+    sub-folder names, in sorted order. Pixel values are 0..255 (set `rescale: 0.00392156862745098` for
+    0..1)."""
+
+    type: Literal["images"]
+    path: str = Field(description="The folder, relative to the spec file.")
+    image_size: list[PosInt] = Field(
+        min_length=2, max_length=2, description="Every image is resized to [height, width]."
+    )
+    color_mode: Literal["grayscale", "rgb"] = Field(
+        "rgb", description="`grayscale`: samples of shape [h, w, 1]; `rgb`: [h, w, 3]."
+    )
+
+
+class TextSource(_Model):
+    """A folder with one sub-folder of .txt files per class; the class names are the sub-folder names, in
+    sorted order. Texts become token ids with Keras's TextVectorization (lower-cased, punctuation
+    stripped), adapted on the training split only; the vocabulary is saved with the run."""
+
+    type: Literal["text"]
+    path: str = Field(description="The folder, relative to the spec file.")
+    max_tokens: PosInt = Field(20000, description="Vocabulary size, including the padding and unknown tokens.")
+    output_sequence_length: PosInt = Field(
+        description="Every text becomes this many token ids (padded with 0 or truncated)."
+    )
+
+
+
+
+class KerasSource(_Model):
+    """A dataset from `keras.datasets`, with its own train/test split. Read from Keras's local cache
+    (`~/.keras/datasets`, or `$KERAS_HOME/datasets`), downloaded there on first use; works offline once
+    cached."""
+
+    type: Literal["keras"]
+    name: Literal["mnist", "fashion_mnist", "cifar10", "cifar100", "imdb", "reuters", "boston_housing"] = Field(
+        description="The `keras.datasets` module."
+    )
+    num_words: PosInt | None = Field(
+        None, description="imdb and reuters only: keep the most frequent words (others become the unknown id 2)."
+    )
+    output_sequence_length: PosInt | None = Field(
+        None, description="imdb and reuters (required): pad or truncate each review/newswire to this many ids."
+    )
+
+    @model_validator(mode="after")
+    def _sequences(self):
+        sequences = self.name in ("imdb", "reuters")
+        if sequences and self.output_sequence_length is None:
+            raise ValueError(f"{self.name} holds texts of different lengths: set output_sequence_length")
+        if not sequences:
+            for key in ("num_words", "output_sequence_length"):
+                if getattr(self, key) is not None:
+                    raise ValueError(f"{key} applies to imdb and reuters, not {self.name}")
+        return self
+
+
+Source = Annotated[
+    Union[SklearnSource, NpzSource, NpySource, CsvSource, ImagesSource, TextSource, KerasSource],
+    Field(discriminator="type"),
+]
+
+
+class Window(_Model):
+    """Sliding windows over a series (forecasting): each sample is `size` consecutive steps and its target the
+    step `horizon` steps after the window's last one."""
+
+    size: PosInt = Field(description="Steps in each window (the samples' first axis).")
+    horizon: PosInt = Field(1, description="How many steps after the window's last step the target is (1: the next).")
+    stride: PosInt = Field(1, description="Steps between the starts of consecutive windows.")
 
 
 class Data(_Model):
-    """Training data and its preparation."""
+    """Training data and its preparation, applied in this order: read the sources, encode labels, cut windows,
+    split, rescale, normalize, reshape."""
 
-    source: Source
-    test: Source | None = Field(None, description="A separate test set; otherwise test_split of source is held out.")
-    test_split: Annotated[float, Field(ge=0, lt=1)] = 0.2
+    source: Source = Field(description="Where the training data comes from.")
+    validation: Source | None = Field(
+        None, description="A separate validation set; otherwise train.validation_split of the training data is used."
+    )
+    test: Source | None = Field(
+        None, description="A separate test set; otherwise test_split of source is held out (keras datasets: their own)."
+    )
+    test_split: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.2, description="Fraction of source held out for testing: at random (with the spec's seed), or the last "
+        "windows for windowed data."
+    )
+    window: Window | None = Field(None, description="Cut a series into windows for sequence forecasting.")
     reshape: list[Annotated[int, Field(ge=-1)]] | None = Field(
         None, description="Reshape each sample, e.g. [8, 8, 1] to feed flat digits to a CNN."
     )
     rescale: float | None = Field(None, description="Multiply the features by this, e.g. 0.0625 for digits.")
+    normalize: bool = Field(
+        False, description="Standardize each feature (z-score) with the training split's mean and standard deviation; "
+        "the statistics are saved with the run and reused by evaluate and predict."
+    )
     labels: Literal["auto", "sparse", "one_hot", "raw"] = Field(
         "auto", description="Label encoding; auto picks one-hot for categorical_crossentropy."
     )
@@ -47,3 +176,14 @@ class Data(_Model):
         "labels", description="`input` trains an autoencoder: the target is the (clean) input."
     )
     noise: Annotated[float, Field(ge=0)] = Field(0.0, description="Gaussian noise stddev added to inputs (denoising).")
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.window is not None and self.target == "input":
+            raise ValueError("window makes the next steps the targets; target: input does not apply to windows")
+        if self.noise and self.target != "input":
+            raise ValueError("noise applies to autoencoders (target: input)")
+        tokens = self.source.type == "text" or (self.source.type == "keras" and self.source.name in ("imdb", "reuters"))
+        if tokens and (self.normalize or self.rescale is not None):
+            raise ValueError("rescale and normalize do not apply to token ids (text, imdb, reuters)")
+        return self
