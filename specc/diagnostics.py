@@ -86,6 +86,8 @@ class Diagnostic:
     path: str | None = None  # YAML path, e.g. "layers[3].units"
     help: str | None = None
     severity: Severity = field(default=Severity.ERROR)
+    # The same location as ``path``, as keys and indexes: ('layers', 3, 'units').
+    loc: tuple | None = field(default=None, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -98,18 +100,33 @@ def diag(code: str, message: str, **kw) -> Diagnostic:
     return Diagnostic(code, message, **kw)
 
 
-def did_you_mean(word: str, choices) -> str | None:
-    """A 'did you mean' hint for a misspelt name, or None."""
+def short(text: str, limit: int = 60) -> str:
+    """A name as a message quotes it: a hostile key can be megabytes long."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def closest(word: str, choices) -> str | None:
+    """The choice a misspelt ``word`` most likely meant, or None (case-insensitive)."""
     if not isinstance(word, str):
         return None
-    choices = list(choices)
-    lowered = {c.lower(): c for c in choices}
+    lowered: dict[str, str] = {}
+    for c in choices:
+        if isinstance(c, str):
+            lowered.setdefault(c.lower(), c)
     if word.lower() in lowered:
-        return f"did you mean '{lowered[word.lower()]}'?"
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    if not close:
-        close = [lowered[m] for m in difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)]
-    return f"did you mean '{close[0]}'?" if close else None
+        return lowered[word.lower()]
+    prefixed = [c for low, c in lowered.items() if len(word) >= 3 and low.startswith(word.lower())]
+    if len(prefixed) == 1:  # `acc` -> `accuracy`, before `auc`, which merely looks alike
+        return prefixed[0]
+    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[close[0]] if close else None
+
+
+def did_you_mean(word: str, choices) -> str | None:
+    """A 'did you mean' hint for a misspelt name, or None."""
+    match = closest(word, choices)
+    return f"did you mean '{match}'?" if match is not None else None
 
 
 def format_path(path: tuple) -> str:

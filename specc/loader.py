@@ -21,26 +21,32 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+import stat
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.parser import Parser as _PyParser
+from yaml.reader import Reader as _Reader
+from yaml.scanner import Scanner as _Scanner
 
-from .diagnostics import Diagnostic, Span, diag, format_path
+from .diagnostics import Diagnostic, Span, diag, format_path, short
+
+
+class PurePythonParser(_Reader, _Scanner, _PyParser):
+    """PyYAML's pure-Python reader, scanner and parser: the event source without libyaml."""
+
+    def __init__(self, stream):
+        _Reader.__init__(self, stream)
+        _Scanner.__init__(self)
+        _PyParser.__init__(self)
+
 
 try:  # libyaml's parser: same events, much faster
     from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover - depends on the PyYAML build
-    from yaml.parser import Parser as _PyParser
-    from yaml.reader import Reader as _Reader
-    from yaml.scanner import Scanner as _Scanner
-
-    class _Parser(_Reader, _Scanner, _PyParser):  # type: ignore[no-redef]
-        def __init__(self, stream):
-            _Reader.__init__(self, stream)
-            _Scanner.__init__(self)
-            _PyParser.__init__(self)
+    _Parser = PurePythonParser  # type: ignore[misc,assignment]
 
 
 MAX_BYTES = 4 * 1024 * 1024
@@ -51,39 +57,65 @@ _DROP = object()  # the key of an entry whose key was refused
 Path_ = tuple  # a location in the data: keys and list indexes
 
 _CORE = "tag:yaml.org,2002:"
-_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_NULL = re.compile(r"(?:~|null|Null|NULL|)")
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
-_INT = re.compile(r"^[-+]?[0-9]+$")
-_OCT = re.compile(r"^0o[0-7]+$")
-_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
-_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
-_INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
-_NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
+_INT = re.compile(r"[-+]?[0-9]+")
+_OCT = re.compile(r"0o[0-7]+")
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
+_NAN = re.compile(r"\.(?:nan|NaN|NAN)")
+
+
+MAX_INT = 2**63 - 1  # integers beyond 64 bits mean nothing to Keras, and break str() past 4,300 digits
+
+
+class IntegerTooLarge(ValueError):
+    """An integer scalar outside [-2**63, 2**63 - 1]."""
 
 
 def resolve_plain(value: str) -> Any:
-    """YAML 1.2 core schema resolution of an untagged plain scalar."""
-    if _NULL.match(value):
+    """YAML 1.2 core schema resolution of an untagged plain scalar.
+
+    Raises IntegerTooLarge for an integer that does not fit in 64 bits (checked
+    on the digits first: converting thousands of them is slow, or refused).
+    """
+    if _NULL.fullmatch(value):
         return None
     if value in _BOOL:
         return _BOOL[value]
-    if _INT.match(value):
-        return int(value)
-    if _OCT.match(value):
-        return int(value[2:], 8)
-    if _HEX.match(value):
-        return int(value[2:], 16)
-    if _FLOAT.match(value):
+    number = None
+    if _INT.fullmatch(value):
+        if len(value.lstrip("+-").lstrip("0")) > 19:
+            raise IntegerTooLarge(value)
+        number = int(value)
+    elif _OCT.fullmatch(value):
+        if len(value[2:].lstrip("0")) > 22:
+            raise IntegerTooLarge(value)
+        number = int(value[2:], 8)
+    elif _HEX.fullmatch(value):
+        if len(value[2:].lstrip("0")) > 16:
+            raise IntegerTooLarge(value)
+        number = int(value[2:], 16)
+    if number is not None:
+        if not -MAX_INT - 1 <= number <= MAX_INT:
+            raise IntegerTooLarge(value)
+        return number
+    if _FLOAT.fullmatch(value):
         return float(value)
-    if _INF.match(value):
+    if _INF.fullmatch(value):
         return -math.inf if value.startswith("-") else math.inf
-    if _NAN.match(value):
+    if _NAN.fullmatch(value):
         return math.nan
     return value
 
 
+class _TagMismatch(ValueError):
+    pass
+
+
 def _resolve_tagged(tag: str, value: str) -> Any:
-    """Explicit core tags (!!str, !!int, ...). Raises ValueError when the value does not fit."""
+    """Explicit core tags (!!str, !!int, ...). Raises _TagMismatch when the value does not fit."""
     kind = tag[len(_CORE):]
     if kind == "str":
         return value
@@ -96,7 +128,12 @@ def _resolve_tagged(tag: str, value: str) -> Any:
         return resolved
     if kind == "float" and isinstance(resolved, (int, float)) and not isinstance(resolved, bool):
         return float(resolved)
-    raise ValueError(f"'{value}' is not a valid !!{kind}")
+    wanted = {"null": "null", "bool": "true or false", "int": "an integer", "float": "a number"}[kind]
+    raise _TagMismatch(f"!!{kind} needs {wanted}. Received: {_shown(value)}")
+
+
+def _shown(value: str) -> str:
+    return repr(value) if len(value) <= 40 else repr(value[:37]) + "..."
 
 
 _SCALAR_TAGS = {_CORE + k for k in ("str", "int", "float", "bool", "null")}
@@ -112,6 +149,8 @@ class Document:
     data: Any = None
     spans: dict[Path_, Span] = field(default_factory=dict)  # value spans
     key_spans: dict[Path_, Span] = field(default_factory=dict)  # mapping-key spans
+    refused: set[Path_] = field(default_factory=set)  # values the loader reported (alias, tag, ...)
+    _lines: list[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def resolve(self, loc: tuple) -> Path_:
         """Map a location from any pass onto the deepest real path in the data.
@@ -133,17 +172,24 @@ class Document:
         return self.spans.get(path)
 
     def line(self, number: int) -> str:
-        lines = self.text.splitlines()
+        if self._lines is None:  # split once: a file can have thousands of diagnostics
+            self._lines = self.text.splitlines()
+        lines = self._lines
         return lines[number - 1] if 0 < number <= len(lines) else ""
 
     def error(self, code: str, message: str, loc: tuple = (), key: bool = False, **kw) -> Diagnostic:
         """A diagnostic located at ``loc`` (resolved onto the document)."""
         path = self.resolve(loc)
-        return diag(code, message, file=self.path, span=self.span(path, key=key), path=format_path(path) or None, **kw)
+        return diag(code, message, file=self.path, span=self.span(path, key=key), path=format_path(path) or None,
+                    loc=path, **kw)
 
 
-def _span(start, end) -> Span:
-    return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+def _span(start, end, last: tuple[int, int] = (1 << 62, 0)) -> Span:
+    """A Span from two parser marks, no further than ``last``: libyaml ends the stream on a
+    line after the text's last one when the text does not end with a line break."""
+    a = min((start.line + 1, start.column + 1), last)
+    b = min((end.line + 1, end.column + 1), last)
+    return Span(a[0], a[1], b[0], b[1])
 
 
 class _Frame:
@@ -164,15 +210,25 @@ def load_text(text: str, path: str = "<string>") -> tuple[Document, list[Diagnos
     errors: list[Diagnostic] = []
 
     def err(code, message, span=None, loc=(), **kw):
-        errors.append(diag(code, message, file=path, span=span, path=format_path(loc) or None, **kw))
+        errors.append(diag(code, message, file=path, span=span, path=format_path(loc) or None, loc=loc, **kw))
+
+    bad = _unencodable(text)
+    if bad is not None:
+        line, col = _line_col(text, bad)
+        err("E002", f"the text holds a lone surrogate (U+{ord(text[bad]):04X}), which is not Unicode text",
+            Span(line, col, line, col + 1), help="save the file as UTF-8")
+        return doc, errors
 
     tab = _leading_tab(text)
-    parser = _Parser(text)
+    last = _line_col(text, len(text))  # where the text ends: no span goes past it
     stack: list[_Frame] = []
     root_set = False
     documents = 0
     skip = 0  # depth of a subtree being skipped (complex keys)
+    skipped = 0  # index in errors of the complex key's diagnostic
     nodes = 0
+    aliases: dict[str, int] = {}  # anchor name -> index in errors of the diagnostic for its first alias
+    alias_uses: dict[str, int] = {}  # anchor name -> how many aliases name it
 
     def place(value, span, start_mark):
         """Attach a finished value to its parent; returns its path."""
@@ -192,7 +248,7 @@ def load_text(text: str, path: str = "<string>") -> tuple[Document, list[Diagnos
             if key in top.container:
                 first = doc.key_spans.get(child)
                 where = f" (first at line {first.line})" if first else ""
-                err("E011", f"duplicate key '{key}'{where}", top.key_span, child,
+                err("E011", f"duplicate key '{short(key)}'{where}", top.key_span, child,
                     help="remove one of them; YAML loaders silently keep only one")
             else:
                 top.container[key] = value
@@ -204,13 +260,22 @@ def load_text(text: str, path: str = "<string>") -> tuple[Document, list[Diagnos
         doc.spans[child] = span
         return child
 
+    def collection_tag_error(tag, is_map, span, loc):
+        kind = "mapping" if is_map else "list"
+        if tag in _SCALAR_TAGS or tag in _COLLECTION_TAGS:
+            err("E013", f"tag '{_short_tag(tag)}' does not fit a {kind}", span, loc, help="remove the tag")
+        else:
+            err("E013", f"tag '{_short_tag(tag)}' is not allowed", span, loc,
+                help="specs never construct objects; remove the tag")
+
     try:
+        parser = _Parser(text)  # the pure-Python reader checks every character here
         while True:
             event = parser.get_event()
             nodes += 1
             if nodes > MAX_NODES:
-                err("E003", f"the document has more than {MAX_NODES} nodes",
-                    _span(event.start_mark, event.end_mark))
+                err("E003", f"the document has more than {MAX_NODES:,} nodes; specs are far smaller",
+                    _span(event.start_mark, event.end_mark, last))
                 break
             if isinstance(event, (yaml.StreamStartEvent, yaml.DocumentEndEvent)):
                 continue
@@ -220,7 +285,8 @@ def load_text(text: str, path: str = "<string>") -> tuple[Document, list[Diagnos
                 documents += 1
                 if documents > 1:
                     err("E015", "the file holds more than one YAML document (a second '---')",
-                        _span(event.start_mark, event.end_mark), help="a spec is one document")
+                        _span(event.start_mark, event.end_mark, last),
+                        help="a spec is one document; remove the '---' line and everything after it, or split the file")
                     break
                 continue
 
@@ -230,6 +296,11 @@ def load_text(text: str, path: str = "<string>") -> tuple[Document, list[Diagnos
                     skip += 1
                 elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                     skip -= 1
+                    if not skip:  # the whole key is known now: point at all of it
+                        whole = _span(event.start_mark, event.end_mark, last)
+                        first = errors[skipped].span
+                        errors[skipped] = replace(errors[skipped], span=Span(
+                            first.line, first.col, whole.end_line, whole.end_col))
                 continue
 
             top = stack[-1] if stack else None
@@ -237,53 +308,90 @@ def load_text(text: str, path: str = "<string>") -> tuple[Document, list[Diagnos
             cur = (top.path if top else ())
 
             if isinstance(event, yaml.AliasEvent):
-                span = _span(start, event.end_mark)
+                span = _span(start, event.end_mark, last)
+                anchor = event.anchor
+                alias_uses[anchor] = alias_uses.get(anchor, 0) + 1
+                if anchor not in aliases:  # one diagnostic per anchor: a bomb holds thousands of aliases
+                    aliases[anchor] = len(errors)
+                    if expecting_key:
+                        err("E012", f"alias '*{anchor}' used as a key", span, cur,
+                            help="write the key out; specs do not use anchors and aliases")
+                    elif top is not None and top.is_map and top.key == "<<":
+                        err("E012", f"merge key '<<: *{anchor}' is not allowed", span, _child_loc(top),
+                            help="write the keys out; specs do not use anchors, aliases or merge keys")
+                    else:
+                        err("E012", f"alias '*{anchor}' is not allowed", span, _child_loc(top),
+                            help="write the value out; specs do not use anchors and aliases")
+                if top is not None and top.is_map and top.key == "<<":
+                    doc.refused.add(top.path)  # the mapping lacks what the merge would have added
                 if expecting_key:
-                    err("E012", f"alias '*{event.anchor}' used as a key", span, cur)
                     top.key, top.key_span = _DROP, span
                     continue
-                err("E012", f"alias '*{event.anchor}' is not allowed", span,
-                    _child_loc(top), help="write the value out; specs do not use anchors and aliases")
+                doc.refused.add(_child_loc(top))
                 place(None, span, start)
                 continue
 
             if isinstance(event, yaml.ScalarEvent):
-                span = _span(start, event.end_mark)
+                span = _span(start, event.end_mark, last)
+                if event.style == '"' and _unencodable(event.value) is not None:
+                    # "\ud800": libyaml refuses the escape; the pure-Python scanner makes a lone surrogate.
+                    err("E010", "YAML syntax error: found invalid Unicode character escape code", span)
+                    break
                 tag = event.tag
                 plain = event.implicit[0]
-                if tag in (None, "!") or (plain and tag is None):
-                    value = resolve_plain(event.value) if plain and tag is None else event.value
+                loc = cur if expecting_key else _child_loc(top)
+                refused = False
+                if tag is None or tag == "!":
+                    try:
+                        value = resolve_plain(event.value) if plain and tag is None else event.value
+                    except IntegerTooLarge:
+                        err("E102", f"integers must fit in 64 bits (at most {MAX_INT}). Received: "
+                            f"{short(event.value, 40)}", span, loc)
+                        value, refused = None, True
                 elif tag in _SCALAR_TAGS:
                     try:
                         value = _resolve_tagged(tag, event.value)
-                    except ValueError as e:
-                        err("E013", str(e), span, _child_loc(top))
-                        value = event.value
+                    except IntegerTooLarge:
+                        err("E102", f"integers must fit in 64 bits (at most {MAX_INT}). Received: "
+                            f"{short(event.value, 40)}", span, loc)
+                        value, refused = None, True
+                    except _TagMismatch as e:
+                        err("E013", str(e), span, loc, help=f"remove the tag or write a valid {_short_tag(tag)}")
+                        value, refused = event.value, True
+                elif tag in _COLLECTION_TAGS:
+                    err("E013", f"tag '{_short_tag(tag)}' does not fit a scalar", span, loc, help="remove the tag")
+                    value, refused = event.value, True
                 else:
-                    err("E013", f"tag '{_short_tag(tag)}' is not allowed", span, _child_loc(top),
+                    err("E013", f"tag '{_short_tag(tag)}' is not allowed", span, loc,
                         help="specs never construct objects; remove the tag")
-                    value = event.value
+                    value, refused = event.value, True
                 if expecting_key:
-                    top.key = event.value
+                    # Keys are names: their text is the key, whatever it would resolve to.
+                    top.key = _DROP if refused else event.value
                     top.key_span = span
                     continue
+                if refused:
+                    doc.refused.add(loc)
                 place(value, span, start)
                 continue
 
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 is_map = isinstance(event, yaml.MappingStartEvent)
+                span = _span(start, event.end_mark, last)
                 if expecting_key:
-                    err("E016", "a mapping key must be a plain name, not a list or mapping",
-                        _span(start, event.end_mark), cur)
-                    skip = 1
+                    err("E016", "a mapping key must be a plain name, not a list or mapping", span, cur,
+                        help="write the key as a plain name, such as `units:`")
+                    skip, skipped = 1, len(errors) - 1
                     top.key, top.key_span = _DROP, None
                     continue
-                if event.tag not in (None, "!") and event.tag not in _COLLECTION_TAGS:
-                    err("E013", f"tag '{_short_tag(event.tag)}' is not allowed", _span(start, event.end_mark),
-                        _child_loc(top), help="specs never construct objects; remove the tag")
+                wanted = _CORE + ("map" if is_map else "seq")
+                if event.tag not in (None, "!", wanted):
+                    collection_tag_error(event.tag, is_map, span, _child_loc(top))
+                    doc.refused.add(_child_loc(top))
                 if len(stack) >= MAX_DEPTH:
-                    err("E014", f"the document nests deeper than {MAX_DEPTH} levels",
-                        _span(start, event.end_mark), cur)
+                    # No path: it would be MAX_DEPTH parts long; the position says where.
+                    err("E014", f"the document nests deeper than {MAX_DEPTH} levels", span,
+                        help="specs need only a few levels; is a bracket or indentation runaway?")
                     break
                 path_here = _child_loc(top)
                 frame = _Frame({} if is_map else [], path_here, start, is_map)
@@ -292,24 +400,85 @@ def load_text(text: str, path: str = "<string>") -> tuple[Document, list[Diagnos
 
             if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 frame = stack.pop()
-                place(frame.container, _span(frame.start, event.end_mark), frame.start)
+                place(frame.container, _span(frame.start, event.end_mark, last), frame.start)
                 continue
     except yaml.MarkedYAMLError as e:
+        # libyaml puts the end of the stream on a line after the last one: clamp to the text.
+        def where(m) -> tuple[int, int]:
+            return min((m.line + 1, m.column + 1), last)
+
         mark = e.problem_mark or e.context_mark
-        span = Span(mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else None
+        span = None
+        if mark is not None:
+            line, col = where(mark)
+            span = Span(line, col, line, col + 1)
         problem = e.problem or e.context or "invalid YAML"
+        cm = e.context_mark
+        opened = where(cm) if cm is not None else None
+        construct = bool(e.context) and not e.context.endswith(("flow node", "block node"))
+        if e.problem and construct and opened is not None and (span is None or opened[0] != span.line):
+            # The cause is often where the construct began: an unclosed '{' or quote.
+            problem += f" ({e.context} that starts at line {opened[0]}, column {opened[1]})"
         hint = None
-        if tab and mark is not None and mark.line + 1 >= tab:
+        if tab and span is not None and span.line >= tab:
             hint = "YAML does not allow tabs for indentation; use spaces"
+        elif e.problem == "mapping values are not allowed here":
+            hint = "quote a value that holds ': ', or fix the indentation of this line"
+        elif construct and "quoted scalar" in e.context and opened and "unexpected" in (e.problem or ""):
+            hint = f"close the quote opened at line {opened[0]}, column {opened[1]}"
+        elif construct and e.context.startswith(("while parsing a flow sequence", "while parsing a flow mapping")) \
+                and opened:
+            hint = f"close the bracket opened at line {opened[0]}, column {opened[1]}, or separate its entries " \
+                   "with ','"
         err("E010", f"YAML syntax error: {problem}", span, help=hint)
-    except yaml.YAMLError as e:  # pragma: no cover - reader errors are caught earlier
+    except yaml.reader.ReaderError as e:
+        # A character YAML does not allow (control characters, NUL). The C
+        # reader gives a byte offset and the Python one a character offset,
+        # but the first such character in the text is the one it stopped at.
+        found = text.find(chr(e.character)) if isinstance(e.character, int) else -1
+        span = None
+        if found >= 0:
+            line, col = _line_col(text, found)
+            span = Span(line, col, line, col + 1)
+        code = f"U+{e.character:04X}" if isinstance(e.character, int) else "character"
+        err("E002", f"the file holds the control character {code}, which YAML text may not contain", span,
+            help="the file may be binary or damaged; specs are plain UTF-8 text")
+    except yaml.YAMLError as e:  # pragma: no cover - every parser error is one of the above
         err("E010", f"YAML syntax error: {e}")
     except RecursionError:  # pragma: no cover - the depth cap comes first
         err("E014", "the document nests too deeply")
 
+    for anchor, index in aliases.items():
+        more = alias_uses[anchor] - 1
+        if more and index < len(errors):
+            d = errors[index]
+            errors[index] = replace(d, message=f"{d.message} ({more} more use{'s' if more > 1 else ''} "
+                                    f"of '*{anchor}' not shown)")
+
     if not errors and not root_set:
         doc.data = None
     return doc, errors
+
+
+def _unencodable(text: str) -> int | None:
+    """Index of the first character that UTF-8 cannot encode (a lone surrogate), if any."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return e.start
+    return None
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of a character index, counting lines as YAML does."""
+    before = text[:index]
+    line_start = max(before.rfind("\n"), before.rfind("\r"), before.rfind("\x85"), before.rfind("\u2028"),
+                     before.rfind("\u2029")) + 1
+    line = 1 + len(_BREAK.findall(before))
+    return line, index - line_start + 1
+
+
+_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
 def _child_loc(top: _Frame | None) -> tuple:
@@ -333,21 +502,41 @@ def _leading_tab(text: str) -> int | None:
     return None
 
 
+_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+         (b"\xfe\xff", "UTF-16"))
+
+
 def decode(raw: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
-    """Bytes to text, refusing binary data and invalid UTF-8 with a position."""
+    """Bytes to text, refusing binary data and invalid UTF-8 with a position.
+
+    A UTF-8 byte-order mark is accepted and dropped. Columns count characters,
+    as the YAML parser's do.
+    """
     if len(raw) > MAX_BYTES:
         return None, [diag("E003", f"the file is {len(raw):,} bytes; specs are limited to {MAX_BYTES:,}", file=path)]
-    if b"\x00" in raw[:8192]:
-        return None, [diag("E002", "the file is binary, not YAML text", file=path)]
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            return None, [diag("E002", f"the file is {encoding} text, not UTF-8", file=path,
+                               span=Span(1, 1, 1, 2), help="save the file as UTF-8")]
+    body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    nul = body.find(b"\x00", 0, 8192)
+    if nul >= 0:
+        line, col = _byte_line_col(body, nul)
+        return None, [diag("E002", "the file is binary, not YAML text (it holds a NUL byte)", file=path,
+                           span=Span(line, col, line, col + 1), help="specs are plain UTF-8 text files")]
     try:
-        text = raw.decode("utf-8-sig")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as e:
-        before = raw[: e.start]
-        line = before.count(b"\n") + 1
-        col = len(before) - (before.rfind(b"\n") + 1) + 1
-        return None, [diag("E002", f"invalid UTF-8 (byte 0x{raw[e.start]:02x})", file=path,
+        line, col = _byte_line_col(body, e.start)
+        return None, [diag("E002", f"invalid UTF-8 (byte 0x{body[e.start]:02x})", file=path,
                            span=Span(line, col, line, col + 1), help="save the file as UTF-8")]
     return text, []
+
+
+def _byte_line_col(raw: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and character column of a byte offset, counting lines as YAML does."""
+    before = raw[:offset].decode("utf-8", errors="replace")
+    return _line_col(before, len(before))
 
 
 def load_file(path: str | Path, display: str | None = None) -> tuple[Document | None, list[Diagnostic]]:
@@ -357,14 +546,21 @@ def load_file(path: str | Path, display: str | None = None) -> tuple[Document | 
     try:
         if p.is_dir():
             return None, [diag("E001", "is a directory, not a spec file", file=display)]
-        size = p.stat().st_size
-        if size > MAX_BYTES:
-            return None, [diag("E003", f"the file is {size:,} bytes; specs are limited to {MAX_BYTES:,}", file=display)]
-        raw = p.read_bytes()
+        st = p.stat()
+        if not stat.S_ISREG(st.st_mode):
+            # A device or pipe (say, a link to /dev/zero) could block or never end.
+            return None, [diag("E001", "is not a regular file", file=display)]
+        if st.st_size > MAX_BYTES:
+            return None, [diag("E003", f"the file is {st.st_size:,} bytes; specs are limited to {MAX_BYTES:,}",
+                               file=display)]
+        with p.open("rb") as f:
+            raw = f.read(MAX_BYTES + 1)  # never more, even if the file grows meanwhile
     except FileNotFoundError:
         return None, [diag("E001", "no such file", file=display)]
     except OSError as e:
         return None, [diag("E001", f"cannot read the file: {e.strerror or e}", file=display)]
+    except ValueError as e:  # an embedded NUL in the path
+        return None, [diag("E001", f"cannot read the file: {e}", file=display)]
     text, errors = decode(raw, display)
     if text is None:
         return None, errors

@@ -12,18 +12,23 @@ from .shapes import NodeInfo
 
 def output_activation(graph: Graph, name: str) -> str | None:
     """The activation applied last on the way to output ``name`` (None: linear)."""
-    node = graph.by_name[name]
-    layer = node.layer
-    if isinstance(layer, Activation):
-        return layer.activation
-    act = getattr(layer, "activation", None)
-    if act is not None:
-        return act
-    inner = getattr(layer, "layer", None)
-    if inner is not None and getattr(inner, "activation", None):
-        return inner.activation
-    if layer.kind() in ("Dropout", "Flatten", "Reshape") and node.inputs:
-        return output_activation(graph, node.inputs[0])
+    seen: set[str] = set()
+    while name not in seen:  # a loop, not recursion: a spec may chain thousands of Dropouts
+        seen.add(name)
+        node = graph.by_name[name]
+        layer = node.layer
+        if isinstance(layer, Activation):
+            return layer.activation
+        act = getattr(layer, "activation", None)
+        if act is not None:
+            return act
+        inner = getattr(layer, "layer", None)
+        if inner is not None and getattr(inner, "activation", None):
+            return inner.activation
+        if layer.kind() in ("Dropout", "Flatten", "Reshape") and node.inputs:
+            name = node.inputs[0]
+            continue
+        return None
     return None
 
 

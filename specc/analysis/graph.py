@@ -8,6 +8,7 @@ topological order.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic, did_you_mean
@@ -47,11 +48,14 @@ class Graph:
         return out
 
 
-def _unique(base: str, taken: set[str]) -> str:
-    name, k = base, 0
+def _unique(base: str, taken: set[str], tried: dict[str, int]) -> str:
+    """Keras-style names: dense, dense_1, ... (``tried`` keeps this linear for thousands of layers)."""
+    k = tried.get(base, 0)
+    name = base if k == 0 else f"{base}_{k}"
     while name in taken:
         k += 1
         name = f"{base}_{k}"
+    tried[base] = k + 1
     taken.add(name)
     return name
 
@@ -71,7 +75,9 @@ def build_graph(spec: Spec, doc: Document) -> tuple[Graph | None, list[Diagnosti
             first_named[layer.name] = i
             taken.add(layer.name)
 
-    names = [layer.name or _unique(layer.default_name(), taken) for layer in layers]
+    tried: dict[str, int] = {}
+    names = [layer.name or _unique(layer.default_name(), taken, tried) for layer in layers]
+    known = set(names)
     nodes: list[Node] = []
     for i, layer in enumerate(layers):
         loc = ("layers", i)
@@ -88,7 +94,7 @@ def build_graph(spec: Spec, doc: Document) -> tuple[Graph | None, list[Diagnosti
             field_name = "input_dim" if getattr(layer, "input_dim", None) is not None else "input_shape"
             if i == 0 and declared is None:
                 implicit = Input(type="Input", shape=list(sample))
-                nodes.append(Node(_unique("input_layer", taken), implicit, [], loc + (field_name,), implicit=True))
+                nodes.append(Node(_unique("input_layer", taken, tried), implicit, [], loc + (field_name,), implicit=True))
                 declared = [nodes[-1].name]
             else:
                 errors.append(doc.error(
@@ -105,36 +111,50 @@ def build_graph(spec: Spec, doc: Document) -> tuple[Graph | None, list[Diagnosti
                 declared = [names[i - 1]]
         else:
             for j, ref in enumerate(declared):
-                if ref not in names and ref not in (n.name for n in nodes):
+                if ref not in known and not any(n.implicit and n.name == ref for n in nodes[:1]):
                     sub = ("inputs",) if isinstance(layer.inputs, str) else ("inputs", j)
-                    errors.append(doc.error("E201", f"unknown layer '{ref}' in inputs", loc + sub,
-                                            help=did_you_mean(ref, names)))
+                    errors.append(doc.error("E201", f"inputs must name a layer of this model. Received: {ref!r}",
+                                            loc + sub, help=_suggest(ref, names, errors)))
         lo, hi = layer.n_inputs
         if declared and not lo <= len(declared) <= hi:
-            want = f"{lo}" if lo == hi else f"{lo} to {hi}"
-            errors.append(doc.error("E204", f"{layer.kind()} takes {want} input(s). Received: {len(declared)}",
-                                    loc + ("inputs",)))
+            want = f"exactly {lo}" if lo == hi else f"{lo} to {hi}"
+            errors.append(doc.error("E204", f"{layer.kind()} takes {want} input{'' if hi == 1 else 's'}. Received: "
+                                    f"{len(declared)} ({', '.join(declared)})", loc + ("inputs",)))
         nodes.append(Node(names[i], layer, list(declared), loc))
 
     all_names = [n.name for n in nodes]
     outputs = spec.outputs or [names[-1]]
     for j, ref in enumerate(spec.outputs or []):
         if ref not in all_names:
-            errors.append(doc.error("E205", f"unknown layer '{ref}' in outputs", ("outputs", j),
-                                    help=did_you_mean(ref, all_names)))
+            errors.append(doc.error("E205", f"outputs must name a layer of this model. Received: {ref!r}",
+                                    ("outputs", j), help=_suggest(ref, all_names, errors)))
     if errors:
         return None, errors
 
     ordered, cycle = _toposort(nodes)
     if cycle:
         node = cycle[0]
-        chain = " -> ".join(n.name for n in cycle + [cycle[0]])
+        names = [n.name for n in cycle + [cycle[0]]]
+        if len(names) > 12:  # a hostile spec can loop through thousands of layers
+            names = names[:5] + [f"... ({len(cycle) - 8} more)"] + names[-4:]
+        chain = " -> ".join(names)
         return None, [doc.error("E206", f"layers feed each other in a loop: {chain}", node.loc + ("inputs",))]
     return Graph(ordered, outputs), []
 
 
+def _suggest(ref: str, names: list[str], errors: list) -> str:
+    """'did you mean', within bounds: difflib over thousands of names, thousands of times, would take minutes."""
+    hint = did_you_mean(ref, names) if len(names) <= 1000 and len(errors) < 100 else None
+    return hint or _known(names)
+
+
+def _known(names: list[str]) -> str:
+    shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+    return f"the layers are: {shown}"
+
+
 def _toposort(nodes: list[Node]) -> tuple[list[Node], list[Node]]:
-    """Stable Kahn's algorithm; returns (order, []) or ([], a cycle)."""
+    """Stable Kahn's algorithm (ready nodes in spec order); returns (order, []) or ([], a cycle)."""
     by_name = {n.name: n for n in nodes}
     pending = {n.name: len(set(n.inputs)) for n in nodes}
     users: dict[str, list[str]] = {n.name: [] for n in nodes}
@@ -142,23 +162,25 @@ def _toposort(nodes: list[Node]) -> tuple[list[Node], list[Node]]:
         for i in set(n.inputs):
             users[i].append(n.name)
     order: list[Node] = []
-    ready = [n for n in nodes if pending[n.name] == 0]
     position = {n.name: k for k, n in enumerate(nodes)}
+    ready = [position[n.name] for n in nodes if pending[n.name] == 0]
+    heapq.heapify(ready)
     while ready:
-        ready.sort(key=lambda n: position[n.name])
-        node = ready.pop(0)
+        node = nodes[heapq.heappop(ready)]
         order.append(node)
         for u in users[node.name]:
             pending[u] -= 1
             if pending[u] == 0:
-                ready.append(by_name[u])
+                heapq.heappush(ready, position[u])
     if len(order) == len(nodes):
         return order, []
     # Walk back along unresolved inputs until a node repeats.
     left = [n for n in nodes if pending[n.name] > 0]
-    seen: list[Node] = []
+    seen: dict[str, int] = {}
+    path: list[Node] = []
     node = left[0]
-    while node not in seen:
-        seen.append(node)
+    while node.name not in seen:
+        seen[node.name] = len(path)
+        path.append(node)
         node = next(by_name[i] for i in node.inputs if pending[i] > 0)
-    return [], seen[seen.index(node):]
+    return [], path[seen[node.name]:]

@@ -29,17 +29,39 @@ def infer_shapes(graph: Graph, doc: Document) -> tuple[dict[str, NodeInfo], list
         if any(i not in info for i in node.inputs):
             continue  # an upstream error was reported already
         shapes = [info[i].shape for i in node.inputs]
+        source = ", ".join(f"'{i}'" for i in node.inputs)
+        # The source goes before the message, which ends with what was received.
+        where = f"layer '{node.name}'" + (f" (input from {source})" if source else "")
         try:
             shape = node.layer.infer(shapes)
             params = node.layer.params(shapes)
         except ShapeError as e:
             loc = node.loc + ((e.field,) if e.field else ())
-            source = ", ".join(f"'{i}'" for i in node.inputs)
-            message = e.message if not source else f"{e.message} (from {source})"
-            errors.append(doc.error(e.code, f"layer '{node.name}': {message}", loc, help=e.help))
+            errors.append(doc.error(e.code, f"{where}: {e.message}", loc, help=e.help))
+            continue
+        size = _size(shape)
+        if size > MAX_SIZE or params.total > MAX_SIZE:
+            # Later rules multiply sizes, and Python will not print an integer past 4,300 digits.
+            what = "values in one sample of its output" if size > MAX_SIZE else "parameters"
+            errors.append(doc.error("E301", f"{where}: more than 2**63 {what}", node.loc,
+                                    help="no Keras model is this large; check the sizes"))
             continue
         info[node.name] = NodeInfo(tuple(shape), params)
     return info, errors
+
+
+MAX_SIZE = 2**63 - 1  # values per sample, or parameters, of one layer
+
+
+def _size(shape: Shape) -> int:
+    """Values in one sample (unknown axes count as 1), stopping as soon as it is too many."""
+    size = 1
+    for d in shape[1:]:
+        if d is not None:
+            size *= max(d, 1)
+            if size > MAX_SIZE:
+                break
+    return size
 
 
 def totals(info: dict[str, NodeInfo]) -> Params:
