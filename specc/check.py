@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 from pydantic import ValidationError
 
-from .analysis.checks import check_loss
+from .analysis.budget import check_budget
+from .analysis.checks import check_lint, check_loss
 from .analysis.graph import Graph, build_graph
 from .analysis.shapes import NodeInfo, infer_shapes, totals
 from .diagnostics import Diagnostic, Severity, closest, format_path, short
@@ -34,6 +35,7 @@ class CheckResult:
     graph: Graph | None = None
     info: dict[str, NodeInfo] | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    budget: dict | None = None  # command-line budget limits, over the spec's own `budget:`
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -516,7 +518,10 @@ def _shape_pass(result: CheckResult) -> bool:
 
 
 def _model_pass(result: CheckResult) -> bool:
-    result.diagnostics += check_loss(result.spec, result.graph, result.info, result.doc)
+    args = (result.spec, result.graph, result.info, result.doc)
+    result.diagnostics += check_loss(*args)
+    result.diagnostics += check_lint(*args)
+    result.diagnostics += check_budget(*args, overrides=result.budget)
     return True
 
 
@@ -528,8 +533,8 @@ PASSES: tuple[tuple[str, Callable[[CheckResult], bool]], ...] = (
 )
 
 
-def check_document(doc: Document, load_errors: list[Diagnostic] = ()) -> CheckResult:
-    result = CheckResult(file=doc.path, doc=doc, diagnostics=list(load_errors))
+def check_document(doc: Document, load_errors: list[Diagnostic] = (), budget: dict | None = None) -> CheckResult:
+    result = CheckResult(file=doc.path, doc=doc, diagnostics=list(load_errors), budget=budget)
     if any(d.severity is Severity.ERROR for d in load_errors):
         # Loader errors (duplicate keys, tags, aliases) leave usable data; only
         # report schema problems elsewhere so one mistake is not reported twice.
@@ -551,11 +556,11 @@ def _under(loc: tuple | None, bad: set[tuple]) -> bool:
     return bool(loc) and any(loc[:k] in bad for k in range(1, len(loc) + 1))
 
 
-def check_file(path: str | Path, display: str | None = None) -> CheckResult:
+def check_file(path: str | Path, display: str | None = None, budget: dict | None = None) -> CheckResult:
     doc, errors = load_file(path, display)
     if doc is None:
         return CheckResult(file=display or str(path), diagnostics=errors)
-    return check_document(doc, errors)
+    return check_document(doc, errors, budget)
 
 
 def check_text(text: str, path: str = "<string>") -> CheckResult:

@@ -101,23 +101,47 @@ def _checked(spec: Path, assignments: list[str] = ()):
 FORMATS = ("text", "json", "github", "sarif")
 
 
+def _refuse_if_too_big(result) -> None:
+    """Never start allocating a model whose weights cannot fit in memory."""
+    from .analysis.budget import fits_in_memory
+
+    problem = fits_in_memory(result.spec, result.graph, result.info)
+    if problem:
+        typer.echo(f"specc: error: {problem}", err=True)
+        raise typer.Exit(EXIT_INVALID)
+
+
 @app.command()
 def validate(
     paths: List[str] = typer.Argument(..., help="Spec files, folders or globs."),
     format: str = typer.Option("text", "--format", "-f", help="Output format: text, json, github or sarif."),
     strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to a file (json, sarif)."),
+    ignore: List[str] = typer.Option([], "--ignore", help="Drop this warning code (repeatable), e.g. W405."),
+    error: List[str] = typer.Option([], "--error", help="Make this warning code an error (repeatable)."),
+    max_params: int | None = typer.Option(None, "--max-params", min=1, help="Budget: most parameters."),
+    max_memory_mb: float | None = typer.Option(None, "--max-memory-mb", min=0, help="Budget: training memory (MB)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Batch size for the memory budget."),
+    max_depth: int | None = typer.Option(None, "--max-depth", min=1, help="Budget: most layers input to output."),
 ):
     """Check specs statically (no TensorFlow). Exit 0 valid, 1 invalid, 2 usage error."""
     from .check import check_file
+    from .diagnostics import CODES, apply_policy
     from .render import github_lines, sarif, validate_json
 
     if format not in FORMATS:
         raise _usage(f"unknown format '{format}' (choose {', '.join(FORMATS)})")
+    for code in (*ignore, *error):
+        if code not in CODES or not code.startswith("W"):
+            raise _usage(f"--ignore/--error take warning codes (W401...); got '{code}'")
     files = expand_paths(paths)
     if not files:
         raise _usage("no spec files found")
-    results = [check_file(f) for f in files]
+    budget = {"max_params": max_params, "max_memory_mb": max_memory_mb, "batch_size": batch_size,
+              "max_depth": max_depth}
+    results = [check_file(f, budget=budget) for f in files]
+    for r in results:
+        r.diagnostics = apply_policy(r.diagnostics, set(ignore), set(error))
     failed = [r for r in results if r.errors or (strict and r.warnings)]
     report = None
     if format == "json":
@@ -177,6 +201,10 @@ def summary(
     typer.echo("-" * len(line))
     p = data["params"]
     typer.echo(f"Total params: {p['total']:,}  (trainable: {p['trainable']:,}, non-trainable: {p['non_trainable']:,})")
+    e = data["estimate"]
+    typer.echo(f"Depth: {e['depth']} layers; estimated training memory at batch size {e['batch_size']}: "
+               f"{e['training_mb']:,.1f} MB (weights {e['weights_mb']:,.1f}, gradients and optimizer "
+               f"{e['optimizer_mb']:,.1f}, activations {e['activations_mb']:,.1f})")
 
 
 @app.command()
@@ -307,6 +335,7 @@ def build(
     from .lower import keras_model
     from .runners.files import atomic_keras_save
 
+    _refuse_if_too_big(result)
     model = keras_model(result)
     atomic_keras_save(model, output)
     typer.echo(f"wrote {output} ({model.count_params():,} params)")
@@ -351,6 +380,7 @@ def train(
         spec_path = spec
     assignments = list(set_) + ([f"train.epochs={epochs}"] if epochs is not None else [])
     result = _checked(spec_path, assignments)
+    _refuse_if_too_big(result)
     from .runners import RunError
     from .runners.train import Interrupted, train_run
 

@@ -72,6 +72,17 @@ _CODES = (
     Code("E400", "loss-output", "The loss cannot work with the model's output."),
     Code("W401", "softmax-from-logits", "A softmax/sigmoid output is paired with a from_logits loss.", Severity.WARNING),
     Code("W402", "activation-loss", "The output activation and the loss do not match.", Severity.WARNING),
+    Code("W403", "dropout-at-output", "A Dropout layer is the model's output: it only adds noise to the predictions "
+         "during training.", Severity.WARNING),
+    Code("W404", "unused-layer", "A layer does not lead to any output, so it is never trained or used.",
+         Severity.WARNING),
+    Code("W405", "no-seed", "The spec trains but has no `seed`: runs are not repeatable.", Severity.WARNING),
+    Code("W406", "learning-rate", "A learning rate outside the range that usually trains (1e-6 to 1).",
+         Severity.WARNING),
+    # Budgets.
+    Code("E410", "budget-params", "The model has more parameters than the budget allows."),
+    Code("E411", "budget-memory", "The estimated training memory exceeds the budget."),
+    Code("E412", "budget-depth", "The model is deeper than the budget allows."),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _CODES}
@@ -127,6 +138,20 @@ def did_you_mean(word: str, choices) -> str | None:
     """A 'did you mean' hint for a misspelt name, or None."""
     match = closest(word, choices)
     return f"did you mean '{match}'?" if match is not None else None
+
+
+def apply_policy(diagnostics: list[Diagnostic], ignore: set[str], error: set[str]) -> list[Diagnostic]:
+    """Drop ignored warning codes; turn the listed warning codes into errors."""
+    import dataclasses
+
+    out = []
+    for d in diagnostics:
+        if d.code in ignore and d.severity is Severity.WARNING:
+            continue
+        if d.code in error and d.severity is Severity.WARNING:
+            d = dataclasses.replace(d, severity=Severity.ERROR)
+        out.append(d)
+    return out
 
 
 def format_path(path: tuple) -> str:

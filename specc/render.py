@@ -61,12 +61,15 @@ def summary_data(result) -> dict:
             "trainable_params": item.params.trainable,
             "inputs": node.inputs,
         })
+    from .analysis.budget import estimate
+
     return {
         "name": model_name(result),
         "params": {"total": total.total, "trainable": total.trainable, "non_trainable": total.non_trainable},
         "layers": layers,
         "inputs": graph.inputs,
         "outputs": graph.outputs,
+        "estimate": estimate(result.spec, graph, info).as_json(),
     }
 
 

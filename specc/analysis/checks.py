@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from ..diagnostics import Diagnostic
 from ..layers.core import Activation
 from ..loader import Document
@@ -66,4 +68,36 @@ def check_loss(spec: Spec, graph: Graph, info: dict[str, NodeInfo], doc: Documen
     if act == "softmax" and units == 1:
         out.append(doc.error("W402", f"softmax over the single unit of '{output}' always outputs 1.0", where,
                              help="use activation: sigmoid for one output unit"))
+    return out
+
+
+# -- lint rules: warnings about specs that work but are probably not what was meant ---------------
+def check_lint(spec: Spec, graph: Graph, info: dict[str, NodeInfo], doc: Document) -> list[Diagnostic]:
+    out = []
+    for name in graph.outputs:
+        node = graph.by_name[name]
+        if node.layer.kind() in ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianDropout"):
+            out.append(doc.error("W403", f"the output '{name}' is a {node.layer.kind()} layer", node.loc,
+                                 help="remove it, or move it before the last layer"))
+    needed = set(graph.outputs)
+    for node in reversed(graph.nodes):
+        if node.name in needed:
+            needed.update(node.inputs)
+    for node in graph.nodes:
+        if node.name not in needed and not node.implicit:
+            out.append(doc.error("W404", f"layer '{node.name}' does not lead to any output", node.loc,
+                                 help="connect it with `inputs:` or list it in `outputs:`, or remove it"))
+    if spec.seed is None and spec.data is not None and spec.compile is not None:
+        out.append(doc.error("W405", "the spec trains but sets no seed, so two runs give different results",
+                             (), help="add `seed: 42` (any integer) at the top level"))
+    if spec.compile is not None:
+        optimizer = spec.compile.optimizer
+        lr = optimizer.learning_rate
+        where = ("compile", "optimizer", "learning_rate")
+        value = lr if isinstance(lr, float | int) else getattr(lr, "initial_learning_rate", None)
+        if isinstance(lr, BaseModel) and getattr(lr, "warmup_target", None):
+            value = lr.warmup_target
+        if value is not None and value > 0 and not 1e-6 <= value <= 1.0:
+            out.append(doc.error("W406", f"learning rate {value:g} is outside the usual range 1e-6 to 1",
+                                 where, help="typical values: 1e-3 for Adam, 1e-2 to 1e-1 for SGD"))
     return out

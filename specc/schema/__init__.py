@@ -21,6 +21,21 @@ SPEC_VERSION = 1
 SUPPORTED_VERSIONS = (1,)
 
 
+class Budget(BaseModel):
+    """Limits that `specc validate` enforces statically (see docs/checking.md#budgets)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    max_params: Annotated[int, Field(gt=0)] | None = Field(None, description="Most parameters allowed.")
+    max_memory_mb: Annotated[float, Field(gt=0)] | None = Field(
+        None, description="Most estimated training memory (weights, optimizer state, activations), in MB."
+    )
+    batch_size: Annotated[int, Field(gt=0)] | None = Field(
+        None, description="Batch size for the memory estimate; defaults to train.batch_size."
+    )
+    max_depth: Annotated[int, Field(gt=0)] | None = Field(None, description="Most layers from input to output.")
+
+
 class Spec(BaseModel):
     """A specc spec: one model and, optionally, how to train it."""
 
@@ -40,6 +55,7 @@ class Spec(BaseModel):
     compile: Compile | None = None
     train: Train = Field(default_factory=Train)
     data: Data | None = None
+    budget: Budget | None = Field(None, description="Resource limits checked statically by `specc validate`.")
 
     @field_validator("layers", mode="before")
     @classmethod
@@ -49,4 +65,4 @@ class Spec(BaseModel):
         return value
 
 
-__all__ = ["Spec", "Compile", "Train", "Data", "SPEC_VERSION", "SUPPORTED_VERSIONS"]
+__all__ = ["Budget", "Spec", "Compile", "Train", "Data", "SPEC_VERSION", "SUPPORTED_VERSIONS"]
