@@ -74,15 +74,18 @@ def _key_order(model: type[BaseModel] | None, keys: list[str]) -> list[str]:
     return sorted(keys, key=lambda k: (rank.get(k, len(rank)), keys.index(k)))
 
 
-def _has_comments(node) -> bool:
+def _has_comments(node, top: bool = True) -> bool:
+    """Whether a comment sits inside the node. The end-of-line comment after a flow collection
+    (`reshape: [8, 8, 1]  # images`) belongs to the parent's key and stays where it is."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     if isinstance(node, (CommentedMap, CommentedSeq)):
         ca = node.ca
-        if ca.comment or any(any(c is not None for c in (v or [])) for v in ca.items.values()):
+        trailing_only = top and node.fa.flow_style()
+        if (ca.comment and not trailing_only) or any(any(c is not None for c in (v or [])) for v in ca.items.values()):
             return True
         values = node.values() if isinstance(node, CommentedMap) else node
-        return any(_has_comments(v) for v in values)
+        return any(_has_comments(v, top=False) for v in values)
     return False
 
 

@@ -112,3 +112,10 @@ def test_fmt_cli_check_and_write(tmp_path):
     bad.write_text("specc: 1\nlayers: [{type: Dense}]\n")
     out = run_cli("fmt", bad)
     assert out.returncode == 1 and bad.read_text() == "specc: 1\nlayers: [{type: Dense}]\n"
+
+
+def test_fmt_keeps_flow_collections_with_a_trailing_comment():
+    text = ("specc: 1\nlayers:\n  - {type: Dense, units: 10, input_dim: 64}   # one\n"
+            "data:\n  source: {type: sklearn, name: digits}   # bundled\n  reshape: [8, 8, 1]   # images\n")
+    new, diagnostics = format_file_text(text)
+    assert diagnostics == [] and new == text
