@@ -56,7 +56,7 @@ def _functional(keras, result: CheckResult):
         if mixed and node.name in outputs_set:
             layer.dtype_policy = keras.DTypePolicy("float32")
         args = [tensors[i] for i in node.inputs]
-        tensors[node.name] = layer(args[0] if len(args) == 1 else args)
+        tensors[node.name] = node.layer.call_keras(layer, args)
     inputs = [tensors[n] for n in graph.inputs]
     outputs = [tensors[n] for n in graph.outputs]
     name = re.sub(r"[^A-Za-z0-9_.\-]", "_", model_name(result))

@@ -6,7 +6,20 @@ union (on ``type``) that the spec schema uses.
 
 from __future__ import annotations
 
-from . import convolution, core, embedding, normalization, pooling, recurrent, wrappers  # noqa: F401 (registers)
+from . import (  # noqa: F401 (registers)
+    activations,
+    attention,
+    convolution,
+    core,
+    embedding,
+    merging,
+    normalization,
+    pooling,
+    recurrent,
+    regularization,
+    reshaping,
+    wrappers,
+)
 from .base import REGISTRY, Layer, Params, Shape, ShapeError, layer_union
 
 AnyLayer = layer_union(REGISTRY.values())

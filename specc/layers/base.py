@@ -98,8 +98,41 @@ def fmt_shape(shape: Shape) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
+def fmt_shapes(shapes) -> str:
+    """Several inputs' shapes, in input order: '(None, 3), (None, 4)'."""
+    return ", ".join(fmt_shape(s) for s in shapes)
+
+
 def rank_name(rank: int) -> str:
     return f"{rank}-D"
+
+
+def feature_axes(kind: str, axis, shape: Shape, field: str = "axis") -> list[int]:
+    """Resolve ``axis`` (an int or a list) against ``shape``: in range, not the batch axis, no repeats.
+
+    Returns the axes as non-negative indices, in the order given.
+    """
+    axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    rank = len(shape)
+    out = []
+    for a in axes:
+        if not -rank <= a < rank:
+            raise ShapeError(
+                f"{kind}'s {field} {a} is out of range for a {rank}-D input (axes -{rank} to {rank - 1}, batch "
+                f"included). Received: input shape {fmt_shape(shape)}",
+                field=field,
+            )
+        if a % rank == 0:
+            raise ShapeError(
+                f"{kind}'s {field} {a} is the batch axis, which would mix the samples of a batch. Received: "
+                f"input shape {fmt_shape(shape)}",
+                field=field,
+                help="count axes with the batch axis as 0: the last axis is -1",
+            )
+        if a % rank in out:
+            raise ShapeError(f"{kind}'s {field} names axis {a % rank} twice. Received: {field}={axis}", field=field)
+        out.append(a % rank)
+    return out
 
 
 # Base fields that describe the node in the graph, not the Keras layer's arguments.
@@ -190,6 +223,14 @@ class Layer(BaseModel):
 
         cls = getattr(keras.layers, self.keras_class or self.kind())
         return cls(name=name, **self.keras_kwargs())
+
+    def call_keras(self, layer, tensors: list, **kwargs):
+        """Apply the built Keras ``layer`` to this node's input tensors, in ``inputs`` order.
+
+        One input is passed as a tensor, several as a list (merge layers, Attention);
+        a kind whose Keras ``call`` takes them as separate arguments overrides this.
+        """
+        return layer(tensors[0] if len(tensors) == 1 else tensors, **kwargs)
 
 
 def to_keras_value(value):

@@ -1,8 +1,8 @@
-"""Core layers: Input, Dense, Activation, Dropout, Flatten, Reshape, RepeatVector."""
+"""Core layers: Input, Dense, Activation, Dropout, Flatten, Reshape, RepeatVector, Rescaling."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
@@ -181,4 +181,27 @@ class RepeatVector(Layer):
         return (shape[0], self.n, shape[1])
 
 
-__all__ = ["Input", "Dense", "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector", "Shape"]
+Factor = Union[float, Annotated[list[float], Field(min_length=1)]]
+
+
+class Rescaling(Layer):
+    """Computes ``inputs * scale + offset`` (e.g. ``scale: 0.00392156862745098`` maps pixels 0-255 to 0-1)."""
+
+    type: Literal["Rescaling"]
+    scale: Factor = Field(description="Multiplier: one number, or one per channel (last axis).")
+    offset: Factor = Field(0.0, description="Added after scaling: one number, or one per channel (last axis).")
+
+    def infer(self, shapes):
+        (shape,) = shapes
+        for field in ("scale", "offset"):
+            value = getattr(self, field)
+            if isinstance(value, list) and len(value) > 1 and (len(shape) < 2 or shape[-1] != len(value)):
+                raise ShapeError(
+                    f"Rescaling's {field} has {len(value)} values, one per channel, so the input's last axis needs "
+                    f"a known size of {len(value)}. Received: input shape {fmt_shape(shape)}",
+                    field=field,
+                )
+        return shape
+
+
+__all__ = ["Input", "Dense", "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector", "Rescaling", "Shape"]

@@ -1,4 +1,4 @@
-"""Pooling and upsampling: Max/AveragePooling1D/2D, Global*Pooling1D/2D, UpSampling1D/2D."""
+"""Pooling and upsampling: Max/AveragePooling1D/2D/3D, Global*Pooling1D/2D/3D, UpSampling1D/2D/3D."""
 
 from __future__ import annotations
 
@@ -68,6 +68,24 @@ class AveragePooling2D(_Pool):
     rank_hint = " (batch, height, width, channels)"
 
 
+class MaxPooling3D(_Pool):
+    """Max over ``pool_size`` windows of a volume."""
+
+    type: Literal["MaxPooling3D"]
+    rank = 3
+    ranks = (5,)
+    rank_hint = " (batch, depth, height, width, channels)"
+
+
+class AveragePooling3D(_Pool):
+    """Average over ``pool_size`` windows of a volume."""
+
+    type: Literal["AveragePooling3D"]
+    rank = 3
+    ranks = (5,)
+    rank_hint = " (batch, depth, height, width, channels)"
+
+
 class _GlobalPool(Layer):
     keepdims: bool = False
     category = "pooling"
@@ -112,6 +130,22 @@ class GlobalMaxPooling2D(_GlobalPool):
     rank_hint = " (batch, height, width, channels)"
 
 
+class GlobalAveragePooling3D(_GlobalPool):
+    """Average over depth, height and width: (batch, d, h, w, c) -> (batch, c)."""
+
+    type: Literal["GlobalAveragePooling3D"]
+    ranks = (5,)
+    rank_hint = " (batch, depth, height, width, channels)"
+
+
+class GlobalMaxPooling3D(_GlobalPool):
+    """Max over depth, height and width: (batch, d, h, w, c) -> (batch, c)."""
+
+    type: Literal["GlobalMaxPooling3D"]
+    ranks = (5,)
+    rank_hint = " (batch, depth, height, width, channels)"
+
+
 class UpSampling1D(Layer):
     """Repeats each step ``size`` times."""
 
@@ -147,3 +181,19 @@ class UpSampling2D(Layer):
         return (shape[0], h, w, shape[3])
 
 
+class UpSampling3D(Layer):
+    """Repeats each depth slice, row and column ``size`` times."""
+
+    type: Literal["UpSampling3D"]
+    size: Window = 2
+    ranks = (5,)
+    rank_hint = " (batch, depth, height, width, channels)"
+    category = "pooling"
+
+    def infer(self, shapes):
+        (shape,) = shapes
+        self.check_rank(shape)
+        size = tuple_arg(self.size, 3)
+        if len(size) != 3:
+            raise ShapeError(f"UpSampling3D's size needs 3 values. Received: {self.size}", field="size")
+        return (shape[0], *(None if n is None else n * s for n, s in zip(shape[1:4], size)), shape[4])

@@ -26,6 +26,11 @@ class TimeDistributed(Layer):
             )
         if self.layer.kind() == "Input":
             raise ShapeError("TimeDistributed cannot wrap an Input", field="layer", code="E302")
+        if self.layer.n_inputs[0] > 1:
+            raise ShapeError(
+                f"TimeDistributed wraps a layer with one input; {self.layer.kind()} takes several", field="layer",
+                code="E302",
+            )
         inner = self.layer.infer([(shape[0], *shape[2:])])
         return (shape[0], shape[1], *inner[1:])
 
