@@ -63,6 +63,7 @@ def main(argv):
                 f.write(json.dumps({"t": time.time(), **event}) + "\n")
 
     class Timer(keras.callbacks.Callback):
+        async_safe = True  # only timestamps: keeps Keras's asynchronous batch dispatch
         first = True
 
         def on_epoch_begin(self, epoch, logs=None):

@@ -34,8 +34,13 @@ def make_callbacks(ctx) -> list:
     train = ctx.spec.train
     Base = _callback_base()
 
+    # Keras dispatches batch-level callbacks asynchronously (no per-batch host sync) unless a callback
+    # overrides a *_batch_end hook without declaring itself `async_safe`. Every batch-level hook here
+    # only reads the logs or sets a flag, so all are async-safe, and none is installed unless needed.
+
     class Interrupt(Base):
-        """Ctrl-C / SIGTERM: stop at the next batch boundary; the last epoch's state is on disk."""
+        """Ctrl-C / SIGTERM: stop at the next batch boundary (Keras checks `stop_training` after each
+        batch); the last saved epoch state is on disk."""
 
         def __init__(self):
             super().__init__()
@@ -46,6 +51,7 @@ def make_callbacks(ctx) -> list:
             if self.signal is not None:  # a second Ctrl-C: stop now
                 raise KeyboardInterrupt
             self.signal = ctx.interrupted = signum
+            self.model.stop_training = True
             ctx.say(f"\nstopping after this batch ({signal.Signals(signum).name}); resume with "
                     f"`specc train --resume {ctx.run_dir}`")
 
@@ -55,10 +61,6 @@ def make_callbacks(ctx) -> list:
                     self._previous[sig] = signal.signal(sig, self._handler)
                 except ValueError:  # not in the main thread
                     pass
-
-        def on_train_batch_end(self, batch, logs=None):
-            if self.signal is not None:
-                self.model.stop_training = True
 
         def on_train_end(self, logs=None):
             for sig, handler in self._previous.items():
@@ -132,12 +134,32 @@ def make_callbacks(ctx) -> list:
         fields = ("wait", "cooldown_counter", "best")
         key = "reduce_lr_on_plateau"
 
+    class StopOnNaN(Base):
+        """Keras's TerminateOnNaN, async-safe: it only reads the loss and sets a flag."""
+
+        async_safe = True
+
+        def on_train_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(loss):
+                self.model.stop_training = True
+
+    class EpochTensorBoard(keras.callbacks.TensorBoard):
+        """TensorBoard with epoch-level scalars only: no per-batch summaries, no per-batch sync."""
+
+        async_safe = True
+
+        def on_train_batch_end(self, batch, logs=None):
+            pass
+
     class Progress(Base):
         """Rich live progress on a terminal; one plain line per epoch otherwise (CI logs).
 
         With SPECC_TIMINGS=FILE, also appends JSON lines with wall-clock times (first training step,
         each epoch) for profiling and for the benchmarks.
         """
+
+        async_safe = True
 
         def __init__(self):
             super().__init__()
@@ -210,7 +232,7 @@ def make_callbacks(ctx) -> list:
 
     callbacks: list = [Interrupt()]
     if train.terminate_on_nan:
-        callbacks.append(keras.callbacks.TerminateOnNaN())
+        callbacks.append(StopOnNaN())
     stateful = []
     if train.early_stopping not in (None, False):
         es = train.early_stopping
@@ -226,7 +248,7 @@ def make_callbacks(ctx) -> list:
         stateful.append(BestCheckpoint(ctx.monitor(train.checkpoint.monitor), train.checkpoint.mode))
     callbacks += stateful
     if train.tensorboard and ctx.tensorboard_available:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(ctx.run_dir / "tensorboard"), write_graph=False))
+        callbacks.append(EpochTensorBoard(log_dir=str(ctx.run_dir / "tensorboard"), write_graph=False))
     callbacks.append(Progress())
     callbacks.append(EpochState(stateful))  # last: sees the logs after every other callback ran
     return callbacks
