@@ -9,6 +9,11 @@ What the training data teaches the preparation (class names, CSV columns, normal
 vocabulary) is kept in a ``Preprocessing`` object, saved with the run as ``preprocessing.json`` (through
 ``Arrays.artifacts``), so that `specc evaluate --data` and `specc predict` prepare new data exactly as the
 training data was prepared.
+
+Large data streams (see "Large data" in docs/training.md): an ``npy`` source stays memory-mapped and an
+``images`` source is kept as its file list (``ImageRows``); when ``stream_mode`` says so, the splits are
+``Lazy`` index sets over them, prepared (rescale, normalize, reshape) one batch at a time by ``Lazy.take``,
+and the input pipeline, evaluate and predict read only the rows of each batch.
 """
 
 from __future__ import annotations
@@ -94,6 +99,204 @@ class Raw:
     files: list | None = None
     tokens: bool = False
     label_text: list | None = None
+
+
+# -- streamed sources ------------------------------------------------------------
+STREAM_ENV = "SPECC_STREAM"  # auto (default), always, never
+STREAM_AUTO_BYTES = 1 << 30  # auto streams when the prepared (float32) training source would take more than this
+
+
+class ImageRows:
+    """An images source as its file list: rows are decoded and resized (Pillow) only when indexed."""
+
+    def __init__(self, files: list[Path], image_size, color_mode: str, root: Path):
+        self.files, self.image_size, self.color_mode, self.root = list(files), list(image_size), color_mode, root
+        channels = 1 if color_mode == "grayscale" else 3
+        self.shape = (len(self.files), *self.image_size, channels)
+        self.dtype = "uint8"
+        self.ndim = len(self.shape)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, key):
+        import numpy as np
+
+        rows = np.arange(len(self.files))[key]
+        if np.ndim(rows) == 0:
+            return read_images([self.files[int(rows)]], self.image_size, self.color_mode)[0]
+        return read_images([self.files[int(i)] for i in rows], self.image_size, self.color_mode)
+
+    def read_all(self):
+        return read_images(self.files, self.image_size, self.color_mode)
+
+    def identity(self) -> bytes:
+        """Names, sizes and modification times of the files (not their pixels)."""
+        parts = [str(self.shape)]
+        for f in self.files:
+            st = f.stat()
+            parts.append(f"{f.relative_to(self.root).as_posix()}:{st.st_size}:{st.st_mtime_ns}")
+        return "\n".join(parts).encode()
+
+
+def _npy_identity(a) -> bytes:
+    st = Path(a.filename).stat()
+    return f"npy:{a.dtype}:{a.shape}:{st.st_size}:{st.st_mtime_ns}".encode()
+
+
+class Lazy:
+    """Samples of a streamed source (a memory-mapped array or ``ImageRows``): the rows ``index`` of ``base``,
+    read and prepared (``prepare``: rescale, normalize, reshape, as ``features``) only when taken.
+
+    ``take(indices)`` reads the rows in sorted order (sequential reads of the memmap) and returns them, prepared,
+    in the order asked; ``a[i]`` with a slice or an index array is the same. ``subset(indices)`` is a Lazy over
+    fewer rows (the test, validation and training splits are index sets, never copies)."""
+
+    streamed = True
+
+    def __init__(self, base, index, prepare=None):
+        import numpy as np
+
+        self.base = base
+        self.index = np.asarray(index, dtype="int64")
+        self.prepare = prepare
+        if prepare is None or not len(self.index):
+            first = np.asarray(base[:1])
+            if prepare is not None:
+                first = prepare(first)
+        else:
+            first = self.take(np.arange(1))
+        self.shape = (len(self.index), *first.shape[1:])
+        self.dtype = first.dtype
+        self.ndim = len(self.shape)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def take(self, indices):
+        import numpy as np
+
+        rows = self.index[np.asarray(indices, dtype="int64")]
+        order = np.argsort(rows, kind="stable")
+        batch = _read_rows(self.base, rows[order])
+        out = np.empty_like(batch)
+        out[order] = batch
+        return self.prepare(out) if self.prepare is not None else out
+
+    def __getitem__(self, key):
+        import numpy as np
+
+        return self.take(np.arange(len(self.index))[key])
+
+    def subset(self, indices) -> Lazy:
+        import numpy as np
+
+        return Lazy(self.base, self.index[np.asarray(indices, dtype="int64")], self.prepare)
+
+    def prepared(self, prepare) -> Lazy:
+        return Lazy(self.base, self.index, prepare)
+
+    def identity(self) -> bytes:
+        """What the fingerprint hashes: the source file(s)' sizes and modification times, which rows, and a
+        sample of up to 64 prepared rows (not the whole data)."""
+        import numpy as np
+
+        source = self.base.identity() if hasattr(self.base, "identity") else _npy_identity(self.base)
+        h = hashlib.sha256(source + str(self.shape).encode() + str(self.dtype).encode() + self.index.tobytes())
+        if len(self):
+            sample = np.unique(np.linspace(0, len(self) - 1, min(64, len(self))).astype("int64"))
+            h.update(np.ascontiguousarray(self.take(sample)).tobytes())
+        return h.digest()
+
+
+def _read_rows(base, rows):
+    """base[rows] for sorted ``rows``. A C-ordered .npy memmap is read with pread, one call per run of
+    consecutive rows, into a fresh array: its pages are never mapped into this process, so the resident
+    memory stays a few batches whatever the file's size (indexing the map would fault in neighbouring pages
+    too). Anything else is indexed (and a memmap's pages unmapped again after the copy)."""
+    import os
+
+    import numpy as np
+
+    name = getattr(base, "filename", None)
+    if (not isinstance(base, np.memmap) or name is None or not base.flags.c_contiguous or base.ndim == 0
+            or not hasattr(os, "preadv")):
+        out = np.asarray(base[rows])
+        _release(base)
+        return out
+    out = np.empty((len(rows), *base.shape[1:]), dtype=base.dtype)
+    if not len(rows):
+        return out
+    row_bytes = out.itemsize * (out.size // len(rows))
+    starts = np.flatnonzero(np.diff(rows) != 1) + 1
+    view = memoryview(out.reshape(-1).view("uint8"))
+    fd = os.open(name, os.O_RDONLY)
+    try:
+        for a, b in zip(np.r_[0, starts], np.r_[starts, len(rows)]):
+            want, done = (b - a) * row_bytes, 0
+            offset = base.offset + int(rows[a]) * row_bytes
+            while done < want:
+                got = os.preadv(fd, [view[a * row_bytes + done:b * row_bytes]], offset + done)
+                if got <= 0:
+                    raise RunError(f"{name}: the file is shorter than its header says")
+                done += got
+    finally:
+        os.close(fd)
+    return out
+
+
+def _release(base) -> None:
+    """Unmap the memmap's pages from this process once a batch is copied out: they stay in the kernel's page
+    cache (reclaimable, shared), so the process's resident memory does not grow with the file."""
+    import mmap
+
+    mm = getattr(base, "_mmap", None)
+    if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        try:
+            mm.madvise(mmap.MADV_DONTNEED)
+        except (OSError, ValueError):  # pragma: no cover - a closed map or a platform without it
+            pass
+
+
+def streamed(a) -> bool:
+    return getattr(a, "streamed", False)
+
+
+def _rows(a, index):
+    """a[index]: a Lazy view for streamed data, a copy for arrays."""
+    return a.subset(index) if streamed(a) else a[index]
+
+
+def stream_mode() -> str:
+    import os
+
+    mode = os.environ.get(STREAM_ENV, "auto").strip().lower() or "auto"
+    aliases = {"1": "always", "true": "always", "yes": "always", "0": "never", "false": "never", "no": "never"}
+    mode = aliases.get(mode, mode)
+    if mode not in ("auto", "always", "never"):
+        raise RunError(f"{STREAM_ENV}={mode}: use auto, always or never")
+    return mode
+
+
+def _streamable(x) -> bool:
+    import numpy as np
+
+    return isinstance(x, (np.memmap, ImageRows))
+
+
+def should_stream(x, data: Data) -> bool:
+    """Whether a source's samples are streamed: a memory-mapped .npy or an images folder, not windowed and
+    without autoencoder noise, and (``SPECC_STREAM=auto``) larger than 1 GiB once prepared as float32."""
+    import math
+
+    mode = stream_mode()
+    if mode == "never" or not _streamable(x) or data.window is not None or data.noise:
+        return False
+    return mode == "always" or len(x) * math.prod(x.shape[1:]) * 4 > STREAM_AUTO_BYTES
+
+
+def _in_memory(x):
+    return x.read_all() if isinstance(x, ImageRows) else x
 
 
 # -- reading ------------------------------------------------------------------
@@ -358,7 +561,7 @@ def _folder_source(path: Path, suffixes, what: str):
 def _images(source: ImagesSource, base: Path) -> Raw:
     path = _path(source.path, base)
     files, y, classes = _folder_source(path, IMAGE_SUFFIXES, "images")
-    x = read_images(files, source.image_size, source.color_mode)
+    x = ImageRows(files, source.image_size, source.color_mode, path)  # decoded when used (load_arrays)
     return Raw(x, y, str(path), classes=classes, files=[str(f) for f in files])
 
 
@@ -615,6 +818,19 @@ def features(a, data: Data, prep: Preprocessing, where: str, name: str, tokens: 
     return a
 
 
+def _features(a, data: Data, prep: Preprocessing, where: str, name: str, tokens: bool = False):
+    """``features``, applied now to arrays and per batch (when taken) to streamed data."""
+    import functools
+
+    if streamed(a):
+        return a.prepared(functools.partial(features, data=data, prep=prep, where=where, name=name, tokens=tokens))
+    return features(a, data, prep, where, name, tokens)
+
+
+def _same(a):
+    return a if streamed(a) else a.copy()
+
+
 def normalization(x_train, data: Data, series_ndim: int | None):
     """Per-feature mean and standard deviation of the (rescaled) training features, accumulated in float64
     over chunks of samples (no float64 copy of the whole set)."""
@@ -692,6 +908,9 @@ def fingerprint(*arrays) -> str:
     for a in arrays:
         if a is None:
             continue
+        if streamed(a):  # sizes, modification times and a sample of rows: not the whole data again
+            h.update(b"streamed:" + a.identity())
+            continue
         a = np.ascontiguousarray(a)
         h.update(str(a.dtype).encode() + str(a.shape).encode())
         h.update(a.tobytes())
@@ -711,6 +930,12 @@ def load_arrays(result: CheckResult, base: Path, seed: int | None) -> Arrays:
     test = read_source(data.test, base) if data.test is not None else src.test
     if test is not None and data.test is None:
         _check_raw(test)
+    # Streamed (large .npy or image folders): the parts stay on disk as Lazy index sets; otherwise images are
+    # decoded here and .npy memmaps are read as they are converted.
+    stream = should_stream(src.x, data)
+    for part in (src, val, test):
+        if part is not None and _streamable(part.x):
+            part.x = Lazy(part.x, np.arange(len(part.x))) if stream else _in_memory(part.x)
 
     # Class names -> ids, with the training source's classes (folders) or its sorted label values (CSV).
     classes = src.classes
@@ -746,7 +971,7 @@ def load_arrays(result: CheckResult, base: Path, seed: int | None) -> Arrays:
         order = rng.permutation(len(src.x))
         n_test = int(round(len(src.x) * data.test_split))
         held, train = order[:n_test], order[n_test:]
-        x_train, x_test = src.x[train], src.x[held]
+        x_train, x_test = _rows(src.x, train), _rows(src.x, held)
         y_train, y_test = (None, None) if src.y is None else (src.y[train], src.y[held])
     if test is not None:
         x_test, y_test = test.x, test.y
@@ -764,9 +989,9 @@ def load_arrays(result: CheckResult, base: Path, seed: int | None) -> Arrays:
         else:
             cut = len(x_train) - int(len(x_train) * split)
             keep, held = np.arange(cut), np.arange(cut, len(x_train))
-        val = Raw(x=x_train[held], y=None if y_train is None else y_train[held], where=src.where,
+        val = Raw(x=_rows(x_train, held), y=None if y_train is None else y_train[held], where=src.where,
                   tokens=src.tokens)
-        x_train, y_train = x_train[keep], None if y_train is None else y_train[keep]
+        x_train, y_train = _rows(x_train, keep), None if y_train is None else y_train[keep]
 
     prep = Preprocessing(source=data.source.type, classes=classes, columns=src.columns,
                          label_column=src.label_column, series_ndim=series_ndim, label_names=names)
@@ -782,9 +1007,9 @@ def load_arrays(result: CheckResult, base: Path, seed: int | None) -> Arrays:
         prep.mean, prep.std = normalization(x_train, data, series_ndim)
 
     test_where = test.where if test is not None else src.where
-    x_train = features(x_train, data, prep, src.where, "training", src.tokens)
-    x_test = features(x_test, data, prep, test_where, "test", src.tokens)
-    x_val = features(val.x, data, prep, val.where, "validation", src.tokens) if val is not None else None
+    x_train = _features(x_train, data, prep, src.where, "training", src.tokens)
+    x_test = _features(x_test, data, prep, test_where, "test", src.tokens)
+    x_val = _features(val.x, data, prep, val.where, "validation", src.tokens) if val is not None else None
     check_input_shape(result, x_train, src.where)
     for part, role, a in ((test, "test", x_test), (val, "validation", x_val)):
         if a is not None and len(a) and a.shape[1:] != x_train.shape[1:]:
@@ -793,8 +1018,8 @@ def load_arrays(result: CheckResult, base: Path, seed: int | None) -> Arrays:
 
     y_val = None
     if data.target == "input":
-        y_train, y_test = x_train.copy(), x_test.copy()
-        y_val = None if x_val is None else x_val.copy()
+        y_train, y_test = _same(x_train), _same(x_test)  # streamed: the same Lazy (read once per batch)
+        y_val = None if x_val is None else _same(x_val)
         if data.noise:
             noise = np.random.default_rng(seed if seed is not None else 0)
             x_train = x_train + noise.normal(0, data.noise, x_train.shape).astype("float32")
@@ -922,7 +1147,8 @@ def _token_source(source) -> bool:
 
 def _read_files(files: list[Path], y, source, where: str) -> Raw:
     if isinstance(source, ImagesSource):
-        x = read_images(files, source.image_size, source.color_mode)
+        root = Path(where) if Path(where).is_dir() else Path(where).parent
+        x = ImageRows(files, source.image_size, source.color_mode, root)  # decoded in prepare_new
         return Raw(x, y, where, files=[str(f) for f in files])
     return Raw(read_texts(files), y, where, files=[str(f) for f in files], tokens=True)
 
@@ -931,19 +1157,23 @@ def prepare_new(raw: Raw, result: CheckResult, prep: Preprocessing, labels: bool
     """(x, y) of new data, prepared exactly as the run's training data; y is None unless ``labels``."""
     data: Data = result.spec.data
     y = encode_classes(raw, prep.classes, prep.label_names, "") if labels else None
+    import numpy as np
+
     x = raw.x
+    if _streamable(x):
+        x = Lazy(x, np.arange(len(x))) if should_stream(x, data) else _in_memory(x)
     if data.window is not None:
         x, y = windows(x, y, data.window, raw.where, targets=labels)
     if isinstance(data.source, TextSource):
         x = vectorize(vectorizer(data.source, prep.vocabulary), x, data.source.output_sequence_length)
     if data.reshape is None:
         check_input_shape(result, x, raw.where)  # before normalizing: the message names the model's input
-    x = features(x, data, prep, raw.where, "", raw.tokens)
+    x = _features(x, data, prep, raw.where, "", raw.tokens)
     check_input_shape(result, x, raw.where)
     if not labels:
         return x, None
     if data.target == "input":
-        return x, x.copy()
+        return x, _same(x)
     if y is None:
         raise RunError(f"{raw.where}: no labels")
     return x, encode_labels(y, result, raw.where, "")

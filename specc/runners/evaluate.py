@@ -64,5 +64,12 @@ def evaluate_run(run_dir: Path, data: Path | None = None) -> dict:
     if len(x) == 0:
         raise RunError("no samples to evaluate on")
     model = load_run_model(run_dir)
-    out = model.evaluate(x, y, batch_size=result.spec.train.batch_size, verbose=0, return_dict=True)
+    batch_size = result.spec.train.batch_size
+    from .pipeline import batches, streamed
+
+    if streamed(x) or streamed(y):  # a large .npy or images folder: batch by batch
+        keras = import_keras()
+        out = model.evaluate(batches(x, y, batch_size, keras.backend.backend()), verbose=0, return_dict=True)
+    else:
+        out = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
     return {k: float(v) for k, v in out.items()}

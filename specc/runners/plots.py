@@ -52,13 +52,17 @@ def class_ids(y, units: int):
     return y.reshape(-1).astype(int)
 
 
-def confusion_matrix(model, arrays) -> bytes | None:
+def confusion_matrix(model, arrays, batch_size: int = 32) -> bytes | None:
     import numpy as np
+
+    from .pipeline import batches, streamed
 
     out_shape = model.output.shape if not isinstance(model.output, list) else None
     if out_shape is None or len(out_shape) != 2 or not len(arrays.x_test):
         return None
     units = out_shape[-1]
+    if streamed(arrays.y_test):
+        return None  # a streamed autoencoder: no classes
     y = np.asarray(arrays.y_test)
     if y.dtype.kind == "f" and units == 1 and not np.isin(y, (0.0, 1.0)).all():
         return None  # regression
@@ -68,7 +72,12 @@ def confusion_matrix(model, arrays) -> bytes | None:
         return None
     n = max(units, 2)
     true = class_ids(y, units)
-    pred = class_ids(model.predict(arrays.x_test, verbose=0), units)
+    x = arrays.x_test
+    if streamed(x):
+        import keras
+
+        x = batches(x, None, batch_size, keras.backend.backend())
+    pred = class_ids(model.predict(x, verbose=0), units)
     matrix = np.zeros((n, n), dtype=int)
     np.add.at(matrix, (true, pred), 1)
 
@@ -97,10 +106,10 @@ def confusion_matrix(model, arrays) -> bytes | None:
     return data
 
 
-def write_plots(run_dir: Path, history: dict, model, arrays) -> None:
+def write_plots(run_dir: Path, history: dict, model, arrays, batch_size: int = 32) -> None:
     curves = learning_curves(history)
     if curves:
         atomic_write_bytes(run_dir / "learning_curves.png", curves)
-    matrix = confusion_matrix(model, arrays)
+    matrix = confusion_matrix(model, arrays, batch_size)
     if matrix:
         atomic_write_bytes(run_dir / "confusion_matrix.png", matrix)

@@ -34,7 +34,16 @@ def predict_run(run_dir: Path, input: Path, output: Path) -> int:
     raw = read_new_data(Path(input), result, prep, labels=False)
     x, _ = prepare_new(raw, result, prep, labels=False)
     model = load_run_model(run_dir)
-    out = model.predict(x, batch_size=result.spec.train.batch_size, verbose=0)
+    from .pipeline import batches, streamed
+
+    batch_size = result.spec.train.batch_size
+    if streamed(x):  # a large .npy or images folder: read and prepared batch by batch
+        from .backend import import_keras
+
+        x = batches(x, None, batch_size, import_keras().backend.backend())
+        out = model.predict(x, verbose=0)
+    else:
+        out = model.predict(x, batch_size=batch_size, verbose=0)
     if isinstance(out, (list, tuple, dict)):
         raise RunError("the model has several outputs; predict supports single-output models")
     out = np.asarray(out)

@@ -120,7 +120,7 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
 
     from .callbacks import load_state, make_callbacks, seed_states, write_history
     from .data import load_arrays
-    from .pipeline import hold_out, steps, training_input
+    from .pipeline import batches, hold_out, steps, streamed, training_input
 
     spec = result.spec
     train = spec.train
@@ -231,11 +231,16 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
     data, fit_kw = training_input(x_train, y_train, train.batch_size, seed, first_epoch, train.epochs,
                                   train.shuffle, backend)
     status = "completed"
+    validation, validation_batch = (x_val, y_val), train.batch_size
+    if x_val is None:
+        validation = None
+    elif streamed(x_val) or streamed(y_val):  # read batch by batch, never whole
+        validation, validation_batch = batches(x_val, y_val, train.batch_size, backend), None
     if first_epoch < train.epochs:
         try:
             model.fit(data, epochs=train.epochs, initial_epoch=first_epoch, verbose=0, callbacks=callbacks,
-                      validation_data=None if x_val is None else (x_val, y_val),
-                      validation_batch_size=train.batch_size, shuffle=False,  # the pipeline shuffles
+                      validation_data=validation,
+                      validation_batch_size=validation_batch, shuffle=False,  # the pipeline shuffles
                       class_weight=_class_weight(train, y_train), **fit_kw)
         except KeyboardInterrupt:  # a second Ctrl-C: stop immediately
             ctx.interrupted = ctx.interrupted or 2
@@ -250,8 +255,14 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
     elif epochs_done < train.epochs:
         status = f"stopped early after {epochs_done} epochs"
 
-    test = model.evaluate(arrays.x_test, arrays.y_test, batch_size=train.batch_size, verbose=0, return_dict=True) \
-        if len(arrays.x_test) else {}
+    if not len(arrays.x_test):
+        test = {}
+    elif streamed(arrays.x_test) or streamed(arrays.y_test):
+        test = model.evaluate(batches(arrays.x_test, arrays.y_test, train.batch_size, backend), verbose=0,
+                              return_dict=True)
+    else:
+        test = model.evaluate(arrays.x_test, arrays.y_test, batch_size=train.batch_size, verbose=0,
+                              return_dict=True)
     last = {k: v[-1] for k, v in ctx.history.items()}
     metrics = {
         "train": {k: v for k, v in last.items() if not k.startswith("val_")},
@@ -263,7 +274,7 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
     atomic_write_json(run_dir / "metrics.json", metrics)
     from .plots import write_plots
 
-    write_plots(run_dir, ctx.history, model, arrays)
+    write_plots(run_dir, ctx.history, model, arrays, train.batch_size)
     info.update(status=status, epochs_done=epochs_done, best_epoch=ctx.best_epoch,
                 ended=datetime.now(timezone.utc).isoformat(), seconds=round(time.perf_counter() - t0, 3))
     atomic_write_json(run_dir / "run.json", info)
