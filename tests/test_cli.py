@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, SPECS, run_cli
 
 BAD = "specc: 1\nlayers:\n  - {type: Dense, unit: 4, input_dim: 3}\n"

@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, run_cli
+
 from specc.check import check_text
 
 DOCS = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]

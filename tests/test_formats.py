@@ -5,8 +5,8 @@ import re
 
 import jsonschema
 import pytest
-
 from conftest import ROOT, run_cli
+
 from specc.diagnostics import CODES
 
 BAD = """\
@@ -107,15 +107,15 @@ def test_github_annotations(files):
     bad, warn, _ = files
     out = run_cli("validate", "--format", "github", bad, warn)
     assert out.returncode == 1
-    lines = [l for l in out.stdout.splitlines() if l.startswith("::")]
+    lines = [line for line in out.stdout.splitlines() if line.startswith("::")]
     assert len(lines) == 2
-    parsed = [GH.match(l) for l in lines]
+    parsed = [GH.match(line) for line in lines]
     assert all(parsed), lines
     first = parsed[0]
     assert first.group(1) == "error" and first.group(2) == str(bad) and first.group(3) == "3"
     assert "unknown key 'activaton' in Dense" in first.group(6)
     assert any(m.group(1) == "warning" and "W401" in m.group(5) for m in parsed)
-    assert all("\n" not in l for l in lines)
+    assert all("\n" not in line for line in lines)
 
 
 def test_github_escapes_newlines_and_percent():

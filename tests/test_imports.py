@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
 
 HEAVY = ("tensorflow", "keras", "numpy", "jax", "torch", "sklearn")
@@ -40,7 +39,7 @@ print("@@" + json.dumps({{"code": code, "heavy": [m for m in {heavy!r} if m in s
 def test_fast_commands_do_not_import_tensorflow(args):
     out = subprocess.run([sys.executable, "-c", PROBE.format(args=args, heavy=HEAVY)],
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
-    line = next(l for l in out.stdout.splitlines() if l.startswith("@@"))
+    line = next(x for x in out.stdout.splitlines() if x.startswith("@@"))
     result = json.loads(line[2:])
     assert result["code"] in (0, None), out.stdout + out.stderr
     assert result["heavy"] == [], f"{args} imported {result['heavy']}"
@@ -51,5 +50,5 @@ def test_invalid_spec_does_not_import_tensorflow(tmp_path):
     bad.write_text("specc: 1\nlayers:\n  - {type: Dense, units: 0, input_dim: 3}\n")
     out = subprocess.run([sys.executable, "-c", PROBE.format(args=["validate", str(bad)], heavy=HEAVY)],
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
-    result = json.loads(next(l for l in out.stdout.splitlines() if l.startswith("@@"))[2:])
+    result = json.loads(next(x for x in out.stdout.splitlines() if x.startswith("@@"))[2:])
     assert result == {"code": 1, "heavy": []}

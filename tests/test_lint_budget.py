@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 from conftest import ROOT, run_cli
+
 from specc.check import check_text
 
 MLP = """\

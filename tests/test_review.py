@@ -5,8 +5,8 @@ import shutil
 import subprocess
 
 import pytest
-
 from conftest import ROOT, SPECS, run_cli
+
 from specc.fmt import format_file_text
 from specc.loader import load_text
 
@@ -26,13 +26,13 @@ def test_diff_reports_layers_shapes_params_and_settings(tmp_path):
     out = run_cli("diff", ROOT / "specs" / "digits_mlp.yaml", b, "--format", "json")
     assert out.returncode == 1
     d = json.loads(out.stdout)
-    by = {(l["status"], l["name"]): l for l in d["layers"]}
+    by = {(layer["status"], layer["name"]): layer for layer in d["layers"]}
     assert by[("changed", "dense")]["args"] == {"units": [64, 128]}
     assert by[("changed", "dense")]["params"] == {"a": 64 * 64 + 64, "b": 64 * 128 + 128, "delta": 4160}
     assert by[("added", "dense_1")]["output_shape"]["b"] == [None, 32]
     assert by[("changed", "dense_2")]["old_name"] == "dense_1"  # the softmax output, renamed by the insertion
     assert d["settings"] == {"train.epochs": {"a": 30, "b": 40}}
-    assert d["params"]["delta"] == d["params"]["b"] - d["params"]["a"] == sum(l["params"]["delta"] for l in d["layers"])
+    assert d["params"]["delta"] == d["params"]["b"] - d["params"]["a"] == sum(layer["params"]["delta"] for layer in d["layers"])
     md = run_cli("diff", ROOT / "specs" / "digits_mlp.yaml", b, "--format", "markdown").stdout
     assert "| changed | `dense` | Dense | (None, 64) → (None, 128) |" in md
     assert "| `train.epochs` | 30 | 40 |" in md

@@ -4,8 +4,8 @@ import json
 
 import jsonschema
 import pytest
-
 from conftest import ROOT, SPECS, run_cli
+
 from specc.jsonschema import spec_schema
 from specc.loader import load_file, load_text
 

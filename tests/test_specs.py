@@ -1,8 +1,8 @@
 """Every spec in specs/ validates, builds, and its static figures equal what Keras builds."""
 
 import pytest
-
 from conftest import SPECS
+
 from specc.check import check_file
 from specc.schema.data import SklearnSource
 
