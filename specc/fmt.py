@@ -102,21 +102,27 @@ def _flow_text(node) -> str:
     return str(node)
 
 
+def _sort_keys(node, model) -> None:
+    """Reorder a mapping's keys in place; each key keeps the comments attached to it."""
+    keys = _key_order(model, list(node.keys()))
+    if keys == list(node.keys()):
+        return
+    items = [(k, node[k]) for k in keys]
+    comments = dict(node.ca.items)
+    for k in list(node.keys()):
+        del node[k]
+    for k, v in items:
+        node[k] = v
+    node.ca.items.clear()
+    node.ca.items.update(comments)
+
+
 def _reorder(node, model, depth: int, indent: int):
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     if isinstance(node, CommentedMap):
         fields = model.model_fields if model is not None else {}
-        keys = _key_order(model, list(node.keys()))
-        if keys != list(node.keys()):
-            items = [(k, node[k]) for k in keys]
-            comments = dict(node.ca.items)
-            for k in list(node.keys()):
-                del node[k]
-            for k, v in items:
-                node[k] = v
-            node.ca.items.clear()
-            node.ca.items.update(comments)
+        _sort_keys(node, model)
         for k in node:
             sub = fields.get(k)
             child_model = _model_for(sub.annotation, node[k]) if sub is not None else None
@@ -158,16 +164,7 @@ def format_text(text: str) -> str:
         raise FormatError(f"cannot parse for formatting: {e}") from None
     if not isinstance(data, CommentedMap):
         raise FormatError("the spec is not a mapping")
-    keys = _key_order(Spec, list(data.keys()))
-    if keys != list(data.keys()):
-        comments = dict(data.ca.items)
-        items = [(k, data[k]) for k in keys]
-        for k in list(data.keys()):
-            del data[k]
-        for k, v in items:
-            data[k] = v
-        data.ca.items.clear()
-        data.ca.items.update(comments)
+    _sort_keys(data, Spec)
     for key in data:
         field = Spec.model_fields.get(key)
         if field is None:

@@ -52,11 +52,10 @@ def steps(n: int, batch_size: int) -> int:
     return max(1, math.ceil(n / batch_size))
 
 
-def tf_dataset(x, y, batch_size: int, seed: int, first_epoch: int, epochs: int, shuffle: bool):
+def _tf_index_batches(n: int, batch_size: int, seed: int, first_epoch: int, epochs: int, shuffle: bool):
+    """Batches of row indices, epoch after epoch, each epoch's order a function of (seed, epoch)."""
     import tensorflow as tf
 
-    n = len(x)
-    xs, ys = tf.constant(x), tf.constant(y)
     base = tf.constant(seed, tf.int64)
 
     def epoch(e):
@@ -65,9 +64,15 @@ def tf_dataset(x, y, batch_size: int, seed: int, first_epoch: int, epochs: int, 
             order = tf.random.experimental.stateless_shuffle(order, seed=tf.stack([base, e]))
         return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
 
+    return tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch)
+
+
+def tf_dataset(x, y, batch_size: int, seed: int, first_epoch: int, epochs: int, shuffle: bool):
+    import tensorflow as tf
+
+    xs, ys = tf.constant(x), tf.constant(y)
     return (
-        tf.data.Dataset.range(first_epoch, epochs)
-        .flat_map(epoch)
+        _tf_index_batches(len(x), batch_size, seed, first_epoch, epochs, shuffle)
         .map(lambda idx: (tf.gather(xs, idx), tf.gather(ys, idx)), num_parallel_calls=tf.data.AUTOTUNE,
              deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
@@ -101,18 +106,8 @@ def tf_stream_dataset(x, y, batch_size: int, seed: int, first_epoch: int, epochs
     """``tf_dataset`` for streamed data: the same (seed, epoch) index batches, rows read per batch."""
     import tensorflow as tf
 
-    n = len(x)
-    base = tf.constant(seed, tf.int64)
-
-    def epoch(e):
-        order = tf.range(n, dtype=tf.int64)
-        if shuffle:
-            order = tf.random.experimental.stateless_shuffle(order, seed=tf.stack([base, e]))
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
-
     return (
-        tf.data.Dataset.range(first_epoch, epochs)
-        .flat_map(epoch)
+        _tf_index_batches(len(x), batch_size, seed, first_epoch, epochs, shuffle)
         .map(_tf_read(x, y), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
     )
