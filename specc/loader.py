@@ -413,6 +413,9 @@ def load_text(text: str, path: str = "<string>") -> tuple[Document, list[Diagnos
             line, col = where(mark)
             span = Span(line, col, line, col + 1)
         problem = e.problem or e.context or "invalid YAML"
+        if "maximum nesting depth" in problem:  # libyaml >= 0.2.6 stops at 1,000 levels while scanning ahead
+            err("E014", f"the document nests deeper than {MAX_DEPTH} levels", span)
+            return doc, errors
         cm = e.context_mark
         opened = where(cm) if cm is not None else None
         construct = bool(e.context) and not e.context.endswith(("flow node", "block node"))

@@ -49,3 +49,20 @@ def test_offline_spec_trains(path, tmp_path):
     assert out.returncode == 0, out.stderr
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["test"] and all(v == v for v in metrics["test"].values())  # no NaN
+
+
+def test_examples_cover_the_training_features_the_course_teaches():
+    """Each optimizer of the course, a decaying learning rate, gradient clipping and early stopping appear
+    somewhere in specs/, so a learner finds a worked example of each."""
+    from pydantic import BaseModel
+
+    specs = [check_file(p).spec for p in SPECS]
+    optimizers = {s.compile.optimizer.type for s in specs}
+    assert optimizers >= {"SGD", "Adam", "AdamW", "Adadelta", "Adagrad", "RMSprop", "Nadam"}
+    assert any(isinstance(s.compile.optimizer.learning_rate, BaseModel) for s in specs), "a schedule"
+    clipping = {k for s in specs for k in ("clipnorm", "clipvalue", "global_clipnorm")
+                if getattr(s.compile.optimizer, k) is not None}
+    assert clipping == {"clipnorm", "clipvalue", "global_clipnorm"}
+    assert any(s.train.early_stopping not in (None, False) for s in specs)
+    assert {s.compile.loss.canonical for s in specs} >= {"binary_crossentropy", "categorical_crossentropy",
+                                                         "mean_squared_error"}
