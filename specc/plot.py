@@ -272,6 +272,10 @@ _MERMAID_ESCAPES = {'"': "#quot;", "#": "#35;", "&": "#amp;", "<": "#lt;", ">": 
                     "\n": " ", "\r": " "}
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
 def _mermaid_text(text: str) -> str:
     return "".join(_MERMAID_ESCAPES.get(c, c) for c in text)
 
@@ -282,7 +286,7 @@ def _mermaid_class(category: str) -> str:
 
 def to_mermaid(d: Diagram) -> str:
     name = " ".join(d.name.split())
-    out = ["flowchart TB", f"    %% {name}: {d.n_layers} layers, {d.params:,} params (specc plot)"]
+    out = ["flowchart TB", f"    %% {name}: {_count(d.n_layers, 'layer')}, {d.params:,} params (specc plot)"]
     for box in d.boxes:
         lines = [f"<b>{_mermaid_text(box.lines[0])}</b>"] + [_mermaid_text(t) for t in box.lines[1:]]
         out.append(f'    {box.id}["{"<br/>".join(lines)}"]')
@@ -521,7 +525,7 @@ def layout(d: Diagram) -> Layout:
 
     # Header: title, subtitle, legend.
     title = d.name
-    sub = f"{d.n_layers} layers, {d.params:,} params" + (
+    sub = f"{_count(d.n_layers, 'layer')}, {d.params:,} params" + (
         f"; {len(d.boxes)} boxes (repeats collapsed)" if len(d.boxes) < d.n_layers else "")
     header = [(title, 0.0, MARGIN + TITLE_FONT, TITLE_FONT, True),
               (sub, 0.0, MARGIN + TITLE_FONT + 1.5 * FONT + 2, FONT * 0.95, False)]

@@ -29,6 +29,15 @@ def test_reference_lists_every_layer_kind_and_code():
         assert f"`{code}`" in errors
 
 
+def test_gallery_shows_every_example():
+    from conftest import SPECS
+
+    gallery = (ROOT / "docs" / "gallery.md").read_text()
+    for path in SPECS:
+        assert f"specc train specs/{path.name}" in gallery
+    assert gallery.count("```mermaid") == len(SPECS)
+
+
 def test_readme_starts_with_the_two_commands_and_ci_runs_the_second():
     text = (ROOT / "README.md").read_text()
     block = re.search(r"```sh\n(.*?)```", text, re.S).group(1).strip().splitlines()
