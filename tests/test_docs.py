@@ -3,6 +3,7 @@
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, run_cli
@@ -78,3 +79,55 @@ def _static_commands():
 def test_static_commands_in_the_docs_run(line):
     out = run_cli(*line.split()[1:])
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def _commands(*names):
+    """`specc NAME ...` lines of the docs, except those about the reader's own files (a spec written by
+    an earlier `specc init` line, a run directory of the reader's)."""
+    import shlex
+
+    for path in DOCS:
+        for block in re.findall(r"```sh\n(.*?)```", path.read_text(), re.S):
+            for line in block.strip().splitlines():
+                line = line.split("  #")[0].strip()
+                if not re.match(rf"specc ({'|'.join(names)})\b", line):
+                    continue
+                words = shlex.split(line)
+                specs = [w for i, w in enumerate(words) if w.endswith(".yaml") and words[i - 1] != "-o"]
+                if all((ROOT / spec).exists() for spec in specs):
+                    yield pytest.param(line, id=f"{path.name}: {line}")
+
+
+@pytest.mark.parametrize("line", list(_commands("plot", "init", "fmt")))
+def test_plot_init_and_fmt_commands_in_the_docs_run(line, tmp_path):
+    """Static commands that write files run with their output redirected to a temporary folder."""
+    import shlex
+
+    args = shlex.split(line)[1:]
+    if "-o" in args:
+        i = args.index("-o") + 1
+        args[i] = str(tmp_path / Path(args[i]).name)
+    out = run_cli(*args)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("line", list(_commands("train")))
+def test_train_commands_in_the_docs_are_valid(line):
+    """Every `specc train` line in the docs names a real spec, and its overrides give a valid spec
+    (training itself is covered by tests/test_specs.py and tests/test_train.py)."""
+    import shlex
+
+    from specc.check import check_document
+    from specc.loader import load_file
+    from specc.overrides import apply
+
+    args = shlex.split(line)[2:]
+    spec = args[0]
+    doc, errors = load_file(ROOT / spec)
+    assignments = [args[i + 1] for i, a in enumerate(args) if a == "--set"]
+    if "--epochs" in args:
+        assignments.append(f"train.epochs={args[args.index('--epochs') + 1]}")
+    for assignment in assignments:
+        apply(doc, assignment)
+    result = check_document(doc, errors)
+    assert result.ok, [d.message for d in result.errors]
