@@ -151,7 +151,9 @@ def test_streamed_npy_run_resumes_exactly_and_matches_in_memory(tmp_path):
     wait_for_epoch(proc, run_dir, 2)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=60)
-    out = run_cli("train", "--resume", run_dir, "-q", env=stream)
+    # No SPECC_STREAM here: resume and evaluate read the data the way run.json says it was trained.
+    assert json.loads((run_dir / "run.json").read_text())["stream"] == "always"
+    out = run_cli("train", "--resume", run_dir, "-q")
     assert out.returncode == 0, out.stderr
     assert json.loads((run_dir / "run.json").read_text())["resumed"]
     history = json.loads((ref / "history.json").read_text())
@@ -162,8 +164,9 @@ def test_streamed_npy_run_resumes_exactly_and_matches_in_memory(tmp_path):
         np.testing.assert_array_equal(a, c)
     metrics = json.loads((ref / "metrics.json").read_text())
     assert json.loads((run_dir / "metrics.json").read_text()) == metrics
-    out = run_cli("evaluate", run_dir, "--json", env=stream)
+    out = run_cli("evaluate", run_dir, "--json")
     assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == pytest.approx(metrics["test"], abs=1e-6)
 
 
 PEAK = """\

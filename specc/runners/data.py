@@ -267,6 +267,15 @@ def _rows(a, index):
     return a.subset(index) if streamed(a) else a[index]
 
 
+def follow_run_stream_mode(info: dict) -> None:
+    """Resume, evaluate and predict read the data the way the run was trained (streamed or in memory),
+    unless SPECC_STREAM is set explicitly: the data fingerprints of the two ways differ."""
+    import os
+
+    if STREAM_ENV not in os.environ and info.get("stream") in ("auto", "always", "never"):
+        os.environ[STREAM_ENV] = info["stream"]
+
+
 def stream_mode() -> str:
     import os
 

@@ -27,6 +27,9 @@ def open_run(run_dir: Path):
         raise RunError(f"{run_dir / 'run.json'}: not valid JSON ({e})") from None
     if result.spec.data is None:
         raise RunError(f"{run_dir / 'spec.yaml'} has no `data` section")
+    from .data import follow_run_stream_mode
+
+    follow_run_stream_mode(info)
     return result, info
 
 

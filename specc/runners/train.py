@@ -119,7 +119,7 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
     import numpy as np
 
     from .callbacks import load_state, make_callbacks, seed_states, write_history
-    from .data import load_arrays
+    from .data import load_arrays, stream_mode
     from .pipeline import batches, hold_out, steps, streamed, training_input
 
     spec = result.spec
@@ -138,6 +138,10 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
         if run_dir.exists() and any(run_dir.iterdir()):
             raise RunError(f"run directory {run_dir} already exists and is not empty; choose another with --run-dir")
 
+    if resume is not None:
+        from .data import follow_run_stream_mode
+
+        follow_run_stream_mode(_read_json(run_dir / "run.json"))
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     arrays = load_arrays(result, base, spec.seed)
@@ -205,6 +209,7 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
         "spec_sha256": hashlib.sha256(spec_text.encode()).hexdigest(),
         "seed": spec.seed,
         "precision": train.precision,
+        "stream": stream_mode(),
         "workers": 1,
         "replicas": 1,
         "data": {"source": arrays.description, "fingerprint": arrays.fingerprint,
