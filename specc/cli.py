@@ -409,12 +409,12 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Metrics of a trained run on its test split (or on other data)."""
+    from .runners import RunError
     from .runners.evaluate import evaluate_run
-    from .runners.train import TrainError
 
     try:
         metrics = evaluate_run(run_dir, data=data)
-    except TrainError as e:
+    except RunError as e:
         typer.echo(f"specc: error: {e}", err=True)
         raise typer.Exit(EXIT_INVALID)
     if as_json:

@@ -190,8 +190,7 @@ def format_file_text(text: str, path: str = "<string>") -> tuple[str | None, lis
     if not result.ok:
         return None, result.diagnostics
     new = format_text(text)
-    before, _ = load_text(text, path)
     after, errors = load_text(new, path)
-    if errors or after.data != before.data:
+    if errors or after.data != result.doc.data:
         raise FormatError(f"{path}: formatting would change the spec's meaning; please report this")
     return new, []

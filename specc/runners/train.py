@@ -24,9 +24,6 @@ from ..render import model_name
 from . import RunError
 from .files import atomic_keras_save, atomic_write_json, atomic_write_text
 
-TrainError = RunError  # the name the CLI uses
-EXIT_INTERRUPTED = 130
-
 
 class Interrupted(Exception):
     """Training stopped on a signal; the run can be resumed."""
@@ -127,26 +124,27 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
     seed = spec.seed if spec.seed is not None else 0
     backend = keras.backend.backend()
 
+    if spec.compile is None:
+        raise RunError("the spec has no `compile` section (optimizer and loss); add one to train")
+    info: dict = {}
     if resume is not None:
+        from .data import follow_run_stream_mode
+
         run_dir = Path(resume)
         if not (run_dir / "state.json").is_file():
             raise RunError(f"{run_dir} has no state.json: nothing to resume (was it trained by specc?)")
         base = run_dir
+        info = _read_json(run_dir / "run.json")
+        follow_run_stream_mode(info)
     else:
         base = Path(spec_path).resolve().parent
         run_dir = Path(run_dir) if run_dir is not None else default_run_dir(result)
         if run_dir.exists() and any(run_dir.iterdir()):
             raise RunError(f"run directory {run_dir} already exists and is not empty; choose another with --run-dir")
 
-    if resume is not None:
-        from .data import follow_run_stream_mode
-
-        follow_run_stream_mode(_read_json(run_dir / "run.json"))
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     arrays = load_arrays(result, base, spec.seed)
-    if spec.compile is None:
-        raise RunError("the spec has no `compile` section (optimizer and loss); add one to train")
     if arrays.x_val is not None:
         x_train, y_train, x_val, y_val = arrays.x_train, arrays.y_train, arrays.x_val, arrays.y_val
     else:
@@ -157,21 +155,17 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
     resolved = resolved_spec(result, base)
     spec_text = dump_yaml(resolved)
     if resume is not None:
-        info = _read_json(run_dir / "run.json")
         if info.get("data", {}).get("fingerprint") not in (None, arrays.fingerprint):
             raise RunError("the data differs from the data this run was trained on; cannot resume exactly")
         state = load_state(run_dir)
         model = keras.saving.load_model(run_dir / state["model"])
-        prepare_compile = True
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run_dir / "spec.yaml", spec_text)
         state = None
-        info = {}
-        prepare_compile = False
 
     jit = train.jit_compile
-    if prepare_compile:
+    if resume is not None:
         model.compile(optimizer=model.optimizer, loss=model.loss, metrics=spec.compile.keras_metrics(),
                       jit_compile=jit, steps_per_execution=train.steps_per_execution)
     else:
