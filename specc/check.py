@@ -1,6 +1,6 @@
 """The static checker: every pass, in order, over one spec file.
 
-    load -> schema -> graph -> shapes -> model checks
+    load -> expand (vars, includes, blocks) -> schema -> graph (+ sub-models) -> shapes -> model checks
 
 Each pass adds diagnostics to the result; a pass runs only when the passes it
 depends on produced no errors, but every pass reports all of its own problems.
@@ -18,10 +18,12 @@ from typing import Any, Callable
 from pydantic import ValidationError
 
 from .analysis.budget import check_budget
-from .analysis.checks import check_lint, check_loss
+from .analysis.checks import check_data_io, check_lint, check_loss
 from .analysis.graph import Graph, build_graph
+from .analysis.reuse import Resolver, SubModelInfo
 from .analysis.shapes import NodeInfo, infer_shapes, totals
 from .diagnostics import Diagnostic, Severity, closest, format_path, short
+from .expand import check_library, expand, is_library, needs_expansion
 from .layers import REGISTRY, Params
 from .loader import Document, load_file, load_text
 from .schema import SUPPORTED_VERSIONS, Spec
@@ -36,6 +38,14 @@ class CheckResult:
     info: dict[str, NodeInfo] | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     budget: dict | None = None  # command-line budget limits, over the spec's own `budget:`
+    submodels: dict[str, SubModelInfo] = field(default_factory=dict)  # what `type: Model` nodes call
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # layer -> the block uses it came from
+
+    @property
+    def base(self) -> Path:
+        """The directory that relative paths in the spec start from."""
+        location = self.doc.location if self.doc else None
+        return location.parent if location is not None else Path.cwd()
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -508,7 +518,12 @@ def _number(text: str) -> bool:
 def _graph_pass(result: CheckResult) -> bool:
     result.graph, errors = build_graph(result.spec, result.doc)
     result.diagnostics += errors
-    return result.graph is not None
+    if result.graph is None:
+        return False
+    errors = []
+    result.submodels = Resolver(result.spec, result.doc, result.base, errors).resolve(result.graph)
+    result.diagnostics += errors
+    return not errors
 
 
 def _shape_pass(result: CheckResult) -> bool:
@@ -520,12 +535,25 @@ def _shape_pass(result: CheckResult) -> bool:
 def _model_pass(result: CheckResult) -> bool:
     args = (result.spec, result.graph, result.info, result.doc)
     result.diagnostics += check_loss(*args)
+    result.diagnostics += check_data_io(*args)
     result.diagnostics += check_lint(*args)
     result.diagnostics += check_budget(*args, overrides=result.budget)
     return True
 
 
+def _expand_pass(result: CheckResult) -> bool:
+    if is_library(result.doc.data):  # blocks/models/vars for `include:`, checked as far as they can be unused
+        result.diagnostics += check_library(result.doc)
+        return False
+    if not needs_expansion(result.doc):
+        return True
+    result.doc, result.groups, errors = expand(result.doc)
+    result.diagnostics += errors
+    return not errors
+
+
 PASSES: tuple[tuple[str, Callable[[CheckResult], bool]], ...] = (
+    ("expand", _expand_pass),
     ("schema", _schema_pass),
     ("graph", _graph_pass),
     ("shapes", _shape_pass),
@@ -563,6 +591,8 @@ def check_file(path: str | Path, display: str | None = None, budget: dict | None
     return check_document(doc, errors, budget)
 
 
-def check_text(text: str, path: str = "<string>") -> CheckResult:
+def check_text(text: str, path: str = "<string>", location: Path | None = None) -> CheckResult:
+    """Check spec text; ``location`` is the file it came from, for includes and saved-model paths."""
     doc, errors = load_text(text, path)
+    doc.location = location
     return check_document(doc, errors)

@@ -69,7 +69,7 @@ def _print_diagnostics(result, stream=None) -> None:
     from .render import diagnostic_text
 
     for d in result.diagnostics:
-        line = result.doc.line(d.span.line) if (result.doc and d.span) else None
+        line = result.doc.source_line(d) if result.doc else None
         typer.echo(diagnostic_text(d, line), err=stream is sys.stderr)
 
 
@@ -174,11 +174,12 @@ def validate(
 def summary(
     spec: Path = typer.Argument(..., help="The spec file."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    set_: List[str] = typer.Option([], "--set", help="Override a spec value: KEY=VALUE, e.g. vars.width=64."),
 ):
     """Every layer's output shape and parameters, and the totals, computed statically."""
     from .render import shape_text, summary_data
 
-    result = _checked(spec)
+    result = _checked(spec, set_)
     data = summary_data(result)
     if as_json:
         typer.echo(json.dumps(data, indent=2))
@@ -186,7 +187,7 @@ def summary(
     for d in result.warnings:
         from .render import diagnostic_text
 
-        typer.echo(diagnostic_text(d, result.doc.line(d.span.line) if d.span else None), err=True)
+        typer.echo(diagnostic_text(d, result.doc.source_line(d)), err=True)
     rows = [(layer["name"], layer["type"], shape_text(layer["output_shape"]), f"{layer['params']:,}")
             for layer in data["layers"]]
     heads = ("Layer", "Type", "Output shape", "Params")
@@ -301,7 +302,7 @@ def init(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ):
     """Write a commented starting spec from a template."""
-    from .templates import TEMPLATES, template_text
+    from .templates import EXTRA_FILES, TEMPLATES, template_file, template_text
 
     if list_:
         width = max(map(len, TEMPLATES))
@@ -315,10 +316,15 @@ def init(
 
         hint = did_you_mean(template, TEMPLATES)
         raise _usage(f"unknown template '{template}'" + (f"; {hint}" if hint else "") + " (see `specc init --list`)")
-    if output.exists() and not force:
-        raise _usage(f"{output} exists (use --force to overwrite)")
-    from .runners.files import atomic_write_text
+    extra = [output.parent / rel for rel in EXTRA_FILES.get(template, [])]
+    for path in [output, *extra]:
+        if path.exists() and not force:
+            raise _usage(f"{path} exists (use --force to overwrite)")
+    from .runners.files import atomic_write_bytes, atomic_write_text
 
+    for rel, path in zip(EXTRA_FILES.get(template, []), extra):
+        atomic_write_bytes(path, template_file(rel))
+        typer.echo(f"wrote {path}")
     atomic_write_text(output, template_text(template))
     typer.echo(f"wrote {output}; next: specc summary {output}")
 
@@ -327,11 +333,12 @@ def init(
 def build(
     spec: Path = typer.Argument(..., help="The spec file."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the model (.keras)."),
+    set_: List[str] = typer.Option([], "--set", help="Override a spec value: KEY=VALUE, e.g. vars.width=64."),
 ):
     """Compile the spec to an untrained Keras model; it loads with plain keras.saving.load_model."""
     if output.suffix != ".keras":
         raise _usage("the output file must end in .keras")
-    result = _checked(spec)
+    result = _checked(spec, set_)
     from .lower import keras_model
     from .runners.files import atomic_keras_save
 
@@ -364,10 +371,14 @@ def train(
     resume: Path | None = typer.Option(None, "--resume", help="Continue an interrupted run directory."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only errors and the final summary."),
     as_json: bool = typer.Option(False, "--json", help="Print the final metrics as JSON on stdout."),
+    workers: int | None = typer.Option(None, "--workers", help="Train data-parallel on N local worker processes "
+                                       "(see docs/distributed.md)."),
 ):
     """Train the spec's model on its data and write a run directory. Exit 130 when interrupted (resumable)."""
     if device not in ("auto", "cpu", "gpu"):
         raise _usage(f"unknown device '{device}' (choose cpu, gpu or auto)")
+    if workers is not None and not 1 <= workers <= 64:  # distribute.MAX_LOCAL_WORKERS
+        raise _usage(f"--workers takes a number of worker processes from 1 to 64; got {workers}")
     if resume is not None:
         if spec is not None or set_ or run_dir is not None:
             raise _usage("--resume continues a run as it was configured: give only --resume RUN_DIR (and --epochs)")
@@ -381,17 +392,50 @@ def train(
     assignments = list(set_) + ([f"train.epochs={epochs}"] if epochs is not None else [])
     result = _checked(spec_path, assignments)
     _refuse_if_too_big(result)
+    # --- multi-worker training (runners/distribute.py, docs/distributed.md) ---
+    from .runners import distribute
+
+    try:
+        cluster = distribute.cluster_from_env()  # set by a cluster launcher, or by --workers for its workers
+        if cluster is not None and workers not in (None, cluster.num_processes):
+            raise distribute.DistributeError(f"--workers {workers}, but {cluster.source} in the environment "
+                                             f"describes {cluster.num_processes} workers")
+        n_workers = cluster.num_processes if cluster is not None else workers or 1
+        if resume is not None:
+            distribute.check_resumable(resume)
+        if n_workers > 1 and resume is not None:
+            raise distribute.DistributeError("a multi-worker run cannot be resumed (see docs/distributed.md)")
+        if n_workers > 1:
+            distribute.check_engine()
+        if cluster is None and n_workers > 1:  # one device per local worker
+            distribute.check_batch(result.spec.train.batch_size, n_workers, n_workers)
+    except distribute.DistributeError as e:
+        raise _usage(str(e))
+    if cluster is None and n_workers > 1:  # the launcher: start the workers here and wait for them
+        from .runners.train import default_run_dir
+
+        target = run_dir if run_dir is not None else default_run_dir(result)
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            typer.echo(f"specc: error: run directory {target} already exists and is not empty; choose another "
+                       f"with --run-dir", err=True)
+            raise typer.Exit(EXIT_INVALID)
+        raise typer.Exit(distribute.launch_local(sys.argv[1:], n_workers, target, device))
+    # ---
     from .runners import RunError
     from .runners.train import Interrupted, train_run
 
     try:
-        run, metrics = train_run(result, spec, run_dir=run_dir, quiet=quiet or as_json, resume=resume, device=device)
+        run, metrics = train_run(result, spec, run_dir=run_dir, resume=resume, device=device, cluster=cluster,
+                                 quiet=quiet or as_json or (cluster is not None and not cluster.chief))
     except RunError as e:
         typer.echo(f"specc: error: {e}", err=True)
         raise typer.Exit(EXIT_INVALID)
     except Interrupted as e:
         typer.echo(f"specc: {e}", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
+    if cluster is not None and not cluster.chief:  # multi-worker: only the chief reports and keeps the run
+        typer.echo(f"worker {cluster.process_id} of {cluster.num_processes}: done; worker 0 wrote the run", err=True)
+        return
     if as_json:
         typer.echo(json.dumps({"run_dir": str(run), "metrics": metrics}, indent=2))
         return
@@ -440,6 +484,74 @@ def predict(
         typer.echo(f"specc: error: {e}", err=True)
         raise typer.Exit(EXIT_INVALID)
     typer.echo(f"wrote {output} ({n} predictions)")
+
+
+@app.command()
+def export(
+    run_dir: Path = typer.Argument(..., help="A run directory written by `specc train`."),
+    format: str = typer.Option(..., "--format", "-f", help="savedmodel, tflite or onnx."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write it (a folder for savedmodel)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing OUT."),
+    atol: float | None = typer.Option(None, "--atol", min=0, help="Parity: absolute tolerance (default 1e-4)."),
+    rtol: float | None = typer.Option(None, "--rtol", min=0, help="Parity: relative tolerance (default 1e-3)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+):
+    """Export a trained run for serving, then check the artifact's predictions against Keras's (parity)."""
+    from .runners import RunError
+    from .runners.export import FORMATS, ParityError, export_run, report_lines
+
+    if format not in FORMATS:
+        raise _usage(f"unknown format '{format}' (choose {', '.join(FORMATS)})")
+    if (output.exists() or output.is_symlink()) and not force:
+        raise _usage(f"{output} exists (use --force to overwrite)")
+    try:
+        report = export_run(run_dir, format, output, force=force, atol=atol, rtol=rtol)
+    except ParityError as e:
+        if as_json:
+            typer.echo(json.dumps(e.report.to_json(), indent=2))
+        else:
+            for line in report_lines(e.report):
+                typer.echo(line, err=True)
+        typer.echo(f"specc: error: {e}", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    except RunError as e:
+        typer.echo(f"specc: error: {e}", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        for line in report_lines(report):
+            typer.echo(line)
+
+
+@app.command(name="import")
+def import_(
+    model: Path = typer.Argument(..., help="A .keras file, or a JSON config written by model.to_json()."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write the spec (.yaml or .yml)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+):
+    """Turn a Keras model into a spec (no TensorFlow). Exit 1, writing nothing, if a spec cannot express it."""
+    from .importer import ImportFailure, import_model
+    from .runners.files import atomic_write_text
+
+    if output.suffix not in (".yaml", ".yml"):
+        raise _usage("the output file must end in .yaml or .yml")
+    if output.exists() and not force:
+        raise _usage(f"{output} exists (use --force to overwrite)")
+    try:
+        imported = import_model(model, source=str(model))
+    except ImportFailure as e:
+        typer.echo(f"{model}: error: {e}", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    if imported.problems:
+        for problem in imported.problems:
+            typer.echo(f"{model}: error: {problem}", err=True)
+        typer.echo(f"{model}: not imported ({len(imported.problems)} error(s)); nothing written", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    atomic_write_text(output, imported.text)
+    result = imported.result
+    typer.echo(f"wrote {output} ({len(result.graph.nodes)} layers, {result.params.total:,} params); "
+               f"next: specc summary {output}")
 
 
 def main() -> None:

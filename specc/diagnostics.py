@@ -50,6 +50,19 @@ _CODES = (
     Code("E015", "multiple-documents", "The file holds more than one YAML document."),
     Code("E016", "complex-key", "A mapping key that is not a plain scalar."),
     Code("E020", "not-a-mapping", "The spec is empty or its top level is not a mapping."),
+    # Variables, includes and blocks (expanded before the schema check).
+    Code("E050", "unknown-variable", "`${name}` names no variable (or block parameter)."),
+    Code("E051", "bad-expression", "What is inside `${...}` is not a name or simple arithmetic, or cannot be "
+         "computed."),
+    Code("E052", "include-not-found", "An included file does not exist or is not a spec library."),
+    Code("E053", "include-outside", "An included path leaves the project tree (or is absolute)."),
+    Code("E054", "include-cycle", "Files include each other in a loop."),
+    Code("E055", "unknown-block", "`block:` names no block of this spec or its includes."),
+    Code("E056", "block-arguments", "A block use gives an unknown parameter, misses a required one, or gives the "
+         "wrong number of inputs."),
+    Code("E057", "block-cycle", "Blocks use each other in a loop."),
+    Code("E058", "too-large", "Expanding the blocks makes more layers than any model needs."),
+    Code("E059", "duplicate-definition", "Two files define the same block or model."),
     # Schema.
     Code("E100", "unknown-key", "A key that this part of the spec does not have."),
     Code("E101", "missing-key", "A required key is missing."),
@@ -63,7 +76,9 @@ _CODES = (
     Code("E203", "misplaced-input-shape", "`input_shape`/`input_dim` given on a layer that is not a model input."),
     Code("E204", "arity", "A layer received the wrong number of inputs."),
     Code("E205", "unknown-output", "`outputs` names a layer that does not exist."),
-    Code("E206", "cycle", "Layers feed each other in a loop."),
+    Code("E206", "cycle", "Layers (or models) feed each other in a loop."),
+    Code("E207", "unknown-model", "A Model layer names no entry of `models:`."),
+    Code("E208", "saved-model", "A Model layer's saved model cannot be read or expressed."),
     # Shapes.
     Code("E300", "rank", "A layer received an input of the wrong rank."),
     Code("E301", "shape", "A layer's arguments do not fit the shape of its input."),
@@ -79,6 +94,13 @@ _CODES = (
     Code("W405", "no-seed", "The spec trains but has no `seed`: runs are not repeatable.", Severity.WARNING),
     Code("W406", "learning-rate", "A learning rate outside the range that usually trains (1e-6 to 1).",
          Severity.WARNING),
+    Code("E407", "unknown-io-name", "A per-output mapping (compile `loss`, `loss_weights`, `metrics`; data `y`) or "
+         "per-input mapping (data `x`) names a layer that is not an output (input) of the model."),
+    Code("E408", "output-without-loss", "An output of the model gets no loss: a per-output `loss` mapping leaves it "
+         "out."),
+    Code("E409", "data-inputs-outputs", "The data does not fit the model's inputs and outputs: an `x`/`y` mapping "
+         "leaves one out, one array is given for several, a source holds only one array, or an option (window, "
+         "noise, target: input, classes, class_weight) applies only to one input and one output."),
     # Budgets.
     Code("E410", "budget-params", "The model has more parameters than the budget allows."),
     Code("E411", "budget-memory", "The estimated training memory exceeds the budget."),

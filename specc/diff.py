@@ -144,8 +144,10 @@ def diff_results(a: CheckResult, b: CheckResult) -> SpecDiff:
 
 
 def check_source(ref: str) -> CheckResult:
+    from pathlib import Path
+
     text, name = read_source(ref)
-    return check_text(text, name)
+    return check_text(text, name, Path(name) if Path(name).is_file() else None)
 
 
 # -- rendering ------------------------------------------------------------------

@@ -183,14 +183,17 @@ def format_text(text: str) -> str:
 
 def format_file_text(text: str, path: str = "<string>") -> tuple[str | None, list]:
     """Check, then format; returns (new text, diagnostics). New text is None when the spec is invalid."""
+    from pathlib import Path
+
     from .check import check_text
     from .loader import load_text
 
-    result = check_text(text, path)
+    result = check_text(text, path, Path(path) if Path(path).is_file() else None)
     if not result.ok:
         return None, result.diagnostics
     new = format_text(text)
+    before, _ = load_text(text, path)
     after, errors = load_text(new, path)
-    if errors or after.data != result.doc.data:
+    if errors or after.data != before.data:
         raise FormatError(f"{path}: formatting would change the spec's meaning; please report this")
     return new, []

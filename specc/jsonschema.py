@@ -3,7 +3,7 @@
 Pydantic describes the canonical (mapping) forms; the short forms that the
 models' before-validators accept are added here, so editors accept exactly
 what `specc validate` accepts: a bare layer name (`- Flatten`) for kinds whose
-arguments are all optional, `optimizer: adam`, and `loss: mse`.
+arguments are all optional, `optimizer: adam`, and `loss: mse` (also per output: `loss: {digit: mse}`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,24 @@ def _with_short_form(node: dict, names: list[str], description: str) -> dict:
     return out
 
 
+VARIABLE = {"type": "string", "pattern": r"^\s*\$\{[^{}]*\}\s*$", "description": "A variable or block "
+            "parameter, `${name}` (docs/graphs.md#variables)."}
+
+
+def _allow_variables(node):
+    """Every number, boolean or fixed word may be written as `${...}` (vars, block parameters)."""
+    if isinstance(node, list):
+        return [_allow_variables(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: _allow_variables(v) for k, v in node.items()}
+    if node.get("type") in ("integer", "number", "boolean") or "enum" in node:
+        keep = {k: v for k, v in node.items() if k in ("description", "title", "default")}
+        rest = {k: v for k, v in node.items() if k not in keep}
+        return {**keep, "anyOf": [rest, VARIABLE]}
+    return node
+
+
 def spec_schema() -> dict:
     schema = Spec.model_json_schema(mode="validation")
     props = schema["properties"]
@@ -32,5 +50,14 @@ def spec_schema() -> dict:
     compile_props = schema["$defs"]["Compile"]["properties"]
     optimizers = sorted({*OPTIMIZERS, *(n.lower() for n in OPTIMIZERS)})
     compile_props["optimizer"] = _with_short_form(compile_props["optimizer"], optimizers, "An optimizer name.")
-    compile_props["loss"] = _with_short_form(compile_props["loss"], [*LOSSES, *LOSS_ALIASES], "A loss name.")
+    loss_names = [*LOSSES, *LOSS_ALIASES]
+    # One loss per output (`loss: {digit: mse}`): each takes the short form too. `{type: mse}` then also reads
+    # as a mapping of outputs, so the two forms are alternatives (anyOf), not exclusive (oneOf).
+    if "Losses" in schema["$defs"]:
+        schema["$defs"]["Losses"]["additionalProperties"] = {
+            "anyOf": [{"$ref": "#/$defs/Loss"}, {"type": "string", "enum": loss_names, "description": "A loss name."}]}
+    if "oneOf" in compile_props["loss"]:
+        compile_props["loss"]["anyOf"] = compile_props["loss"].pop("oneOf")
+    compile_props["loss"] = _with_short_form(compile_props["loss"], loss_names, "A loss name.")
+    schema = _allow_variables(schema)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}

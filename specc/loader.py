@@ -150,6 +150,11 @@ class Document:
     spans: dict[Path_, Span] = field(default_factory=dict)  # value spans
     key_spans: dict[Path_, Span] = field(default_factory=dict)  # mapping-key spans
     refused: set[Path_] = field(default_factory=set)  # values the loader reported (alias, tag, ...)
+    location: Path | None = None  # the file on disk, when the spec came from one
+    # After expansion (specc/expand.py): where a part that came from elsewhere (a block's body, an
+    # included file) really is: its file and its path there. ``sources`` holds those files' Documents.
+    origins: dict[Path_, tuple[str, Path_]] = field(default_factory=dict)
+    sources: dict[str, Document] = field(default_factory=dict)
     _lines: list[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def resolve(self, loc: tuple) -> Path_:
@@ -178,10 +183,18 @@ class Document:
         return lines[number - 1] if 0 < number <= len(lines) else ""
 
     def error(self, code: str, message: str, loc: tuple = (), key: bool = False, **kw) -> Diagnostic:
-        """A diagnostic located at ``loc`` (resolved onto the document)."""
+        """A diagnostic located at ``loc`` (resolved onto the document, then onto the file it came from)."""
         path = self.resolve(loc)
-        return diag(code, message, file=self.path, span=self.span(path, key=key), path=format_path(path) or None,
+        file, shown = self.origins.get(path, (self.path, path))
+        return diag(code, message, file=file, span=self.span(path, key=key), path=format_path(shown) or None,
                     loc=path, **kw)
+
+    def source_line(self, diagnostic: Diagnostic) -> str | None:
+        """The text of the line a diagnostic points at, in whichever file it points into."""
+        if diagnostic.span is None:
+            return None
+        source = self.sources.get(diagnostic.file, self) if diagnostic.file != self.path else self
+        return source.line(diagnostic.span.line)
 
 
 def _span(start, end, last: tuple[int, int] = (1 << 62, 0)) -> Span:
@@ -567,4 +580,6 @@ def load_file(path: str | Path, display: str | None = None) -> tuple[Document | 
     text, errors = decode(raw, display)
     if text is None:
         return None, errors
-    return load_text(text, display)
+    doc, errors = load_text(text, display)
+    doc.location = p
+    return doc, errors

@@ -13,6 +13,7 @@ import re
 from .check import CheckResult
 from .diagnostics import SpecError
 from .layers.core import Input
+from .layers.models import Model, Shared
 from .render import model_name
 
 
@@ -38,30 +39,84 @@ def keras_model(result: CheckResult, compile: bool = True, precision: str = "flo
         keras.config.set_dtype_policy(previous)
     if compile and spec.compile is not None:
         c = spec.compile
-        model.compile(optimizer=c.optimizer.to_keras(), loss=c.loss.to_keras(), metrics=c.keras_metrics(),
+        outputs = result.graph.outputs
+        names = list(model.output_names)  # Keras's own names for the outputs, in the same order
+        model.compile(optimizer=c.optimizer.to_keras(), loss=c.keras_loss(outputs, names),
+                      loss_weights=c.keras_loss_weights(outputs, names), metrics=c.keras_metrics(outputs, names),
                       jit_compile=jit_compile, steps_per_execution=spec.train.steps_per_execution)
     return model
 
 
 def _functional(keras, result: CheckResult):
-    graph = result.graph
-    outputs_set = set(graph.outputs)
-    mixed = keras.config.dtype_policy().name != "float32"
-    tensors = {}
-    for node in graph.nodes:
-        if isinstance(node.layer, Input):
-            tensors[node.name] = node.layer.to_keras(node.name)
-            continue
-        layer = node.layer.to_keras(node.name)
-        if mixed and node.name in outputs_set:
-            layer.dtype_policy = keras.DTypePolicy("float32")
-        args = [tensors[i] for i in node.inputs]
-        tensors[node.name] = node.layer.call_keras(layer, args)
-    inputs = [tensors[n] for n in graph.inputs]
-    outputs = [tensors[n] for n in graph.outputs]
     name = re.sub(r"[^A-Za-z0-9_.\-]", "_", model_name(result))
-    return keras.Model(
-        inputs=inputs[0] if len(inputs) == 1 else inputs,
-        outputs=outputs[0] if len(outputs) == 1 else outputs,
-        name=name,
-    )
+    return _graph_model(keras, result.graph, name, {}, float32_outputs=True)
+
+
+def _graph_model(keras, graph, name: str, cache: dict, float32_outputs: bool = False, outputs=None):
+    """The Keras functional model of ``graph``; ``cache`` holds the sub-models built so far (one object per
+    `models:` entry, so every call shares its weights)."""
+    mixed = keras.config.dtype_policy().name != "float32"
+    outputs = list(outputs or graph.outputs)
+    tensors, layers = {}, {}
+    calls: dict[str, int] = {}  # a sub-model called once is named after its node, as a layer would be
+    for node in graph.nodes:
+        if isinstance(node.layer, Model):
+            calls[node.layer._sub.key] = calls.get(node.layer._sub.key, 0) + 1
+    for node in graph.nodes:
+        layer = node.layer
+        if isinstance(layer, Input):
+            tensors[node.name] = layer.to_keras(node.name)
+            continue
+        if isinstance(layer, Model):
+            built = _submodel(keras, layer, cache, node.name if calls[layer._sub.key] == 1 else None)
+        elif isinstance(layer, Shared):
+            target = layer.layer
+            while isinstance(graph.by_name[target].layer, Shared):
+                target = graph.by_name[target].layer.layer
+            built = layers[target]
+        else:
+            built = layer.to_keras(node.name)
+            if mixed and float32_outputs and node.name in outputs:
+                built.dtype_policy = keras.DTypePolicy("float32")
+        layers[node.name] = built
+        tensors[node.name] = layer.call_keras(built, [tensors[i] for i in node.inputs])
+    inputs = [tensors[n] for n in graph.inputs]
+    outs = [tensors[n] for n in outputs]
+    return keras.Model(inputs=inputs[0] if len(inputs) == 1 else inputs,
+                       outputs=outs[0] if len(outs) == 1 else outs, name=name)
+
+
+def named_submodels(result: CheckResult, model) -> dict:
+    """The trained Keras sub-model of every `models:` entry the model calls, by entry name (to save them)."""
+    calls: dict[str, list[str]] = {}
+    for node in result.graph.nodes:
+        if isinstance(node.layer, Model) and node.layer._sub.saved is None:
+            calls.setdefault(node.layer._sub.key, []).append(node.name)
+    return {key: model.get_layer(names[0] if len(names) == 1 else key) for key, names in calls.items()}
+
+
+def _submodel(keras, layer: Model, cache: dict, name: str | None):
+    """The Keras model a `type: Model` node calls: built once per sub-model; a saved one with its weights."""
+    sub = layer._sub
+    key = (sub.key, layer.trainable, layer.trainable_from)
+    if key in cache:
+        return cache[key]
+    if sub.saved is None:
+        model = _graph_model(keras, sub.graph, name or sub.key, cache)
+    else:
+        name = name or re.sub(r"[^A-Za-z0-9_.\-]", "_", sub.saved.stem)
+        full = _graph_model(keras, sub.graph, name, cache, outputs=sub.saved_outputs)
+        full.load_weights(sub.saved)
+        model = full
+        if list(sub.graph.outputs) != list(sub.saved_outputs):
+            model = keras.Model(full.inputs, full.get_layer(sub.graph.outputs[0]).output, name=name)
+    if not layer.trainable:
+        model.trainable = False
+    elif layer.trainable_from is not None:
+        frozen = True
+        for inner in model.layers:
+            frozen = frozen and inner.name != layer.trainable_from
+            if frozen:
+                inner.trainable = False
+    cache[key] = model
+    return model

@@ -193,6 +193,7 @@ class Box:
     category: str = "core"
     output: bool = False
     lines: list[str] = field(default_factory=list)  # name, type, [args], shape
+    group: str | None = None  # the block use its layers were copied for
     # layout
     rank: int = 0
     x: float = 0.0  # centre
@@ -232,6 +233,7 @@ def build_diagram(result) -> Diagram:
         raise PlotError("the spec has errors; nothing to draw")
     consumers = graph.consumers()
     outputs = set(graph.outputs)
+    groups = {name: uses[0] for name, uses in getattr(result, "groups", {}).items() if uses}
     box_of: dict[str, Box] = {}
     boxes: list[Box] = []
     signatures: dict[str, str] = {}
@@ -241,11 +243,11 @@ def build_diagram(result) -> Diagram:
             prev = node.inputs[0]
             box = box_of[prev]
             if (box.nodes[-1].name == prev and consumers[prev] == [node.name] and prev not in outputs
-                    and signatures[prev] == signatures[node.name]):
+                    and signatures[prev] == signatures[node.name] and groups.get(prev) == groups.get(node.name)):
                 box.nodes.append(node)
                 box_of[node.name] = box
                 continue
-        box = Box(len(boxes), [node], category=_category(node.layer))
+        box = Box(len(boxes), [node], category=_category(node.layer), group=groups.get(node.name))
         boxes.append(box)
         box_of[node.name] = box
     edges: list[tuple[int, int]] = []
@@ -287,9 +289,23 @@ def _mermaid_class(category: str) -> str:
 def to_mermaid(d: Diagram) -> str:
     name = " ".join(d.name.split())
     out = ["flowchart TB", f"    %% {name}: {_count(d.n_layers, 'layer')}, {d.params:,} params (specc plot)"]
+    members: dict[str, list[Box]] = {}
     for box in d.boxes:
+        if box.group is not None:
+            members.setdefault(box.group, []).append(box)
+    frames = {name: k for k, name in enumerate(members)}
+
+    def node(box: Box, indent: str) -> str:
         lines = [f"<b>{_mermaid_text(box.lines[0])}</b>"] + [_mermaid_text(t) for t in box.lines[1:]]
-        out.append(f'    {box.id}["{"<br/>".join(lines)}"]')
+        return f'{indent}{box.id}["{"<br/>".join(lines)}"]'
+
+    for box in d.boxes:
+        if box.group is None:
+            out.append(node(box, "    "))
+        elif box is members[box.group][0]:  # a block's copies in one frame, where the block starts
+            out.append(f'    subgraph g{frames[box.group]}["{_mermaid_text(box.group)}"]')
+            out += [node(b, "        ") for b in members[box.group]]
+            out.append("    end")
     for a, b in d.edges:
         out.append(f"    n{a} --> n{b}")
     used = sorted({b.category for b in d.boxes})
@@ -666,6 +682,31 @@ def _text_rows(box: Box):
         yield text, baseline, k == 0, MUTED if last else TEXT
 
 
+FRAME_PAD, FRAME_TOP = 9.0, 17.0
+FRAME = "#8A8F98"
+
+
+def _frames(d: Diagram) -> list[tuple[str, float, float, float, float]]:
+    """A dashed frame (label, x0, y0, x1, y1) around each block use's boxes, unless the frame would take in
+    another box (the copies were laid out apart, e.g. across wrapped columns): then the names say it."""
+    members: dict[str, list[Box]] = {}
+    for box in d.boxes:
+        if box.group is not None:
+            members.setdefault(box.group, []).append(box)
+    out = []
+    for label, boxes in members.items():
+        x0 = min(b.x - b.w / 2 for b in boxes) - FRAME_PAD
+        x1 = max(b.x + b.w / 2 for b in boxes) + FRAME_PAD
+        y0 = min(b.y for b in boxes) - FRAME_TOP
+        y1 = max(b.y + b.h for b in boxes) + FRAME_PAD
+        inside = set(map(id, boxes))
+        if any(id(b) not in inside and b.x + b.w / 2 > x0 and b.x - b.w / 2 < x1 and b.y + b.h > y0 and b.y < y1
+               for b in d.boxes):
+            continue
+        out.append((label, x0, y0, x1, y1))
+    return out
+
+
 def to_svg(lay: Layout) -> str:
     d = lay.diagram
     w, h = lay.width, lay.height
@@ -693,6 +734,13 @@ def to_svg(lay: Layout) -> str:
                    f'stroke="{stroke}" stroke-width="{sw}"/>')
         out.append(f'  <text x="{_n(x + 19)}" y="{_n(y + 10)}" font-size="{_n(FONT * 0.92)}" fill="{MUTED}">'
                    f"{_xml_escape(cat)}</text>")
+    out.append("</g>")
+    out.append(f'<g class="frames" fill="none" stroke="{FRAME}" stroke-width="1" stroke-dasharray="5 4">')
+    for label, x0, y0, x1, y1 in _frames(d):
+        out.append(f'  <rect class="frame" x="{_n(x0)}" y="{_n(y0)}" width="{_n(x1 - x0)}" height="{_n(y1 - y0)}" '
+                   f'rx="10"/>')
+        out.append(f'  <text x="{_n(x0 + 8)}" y="{_n(y0 + 12)}" font-size="{_n(FONT * 0.85)}" fill="{FRAME}" '
+                   f'stroke="none">{_xml_escape(label)}</text>')
     out.append("</g>")
     out.append(f'<g class="edges" fill="none" stroke="{EDGE}" stroke-width="1.3">')
     for (a, b), path in zip(d.edges, lay.paths):
@@ -764,6 +812,12 @@ def to_png(lay: Layout) -> bytes:
                                       edgecolor=stroke, linewidth=(2.5 if cat == "output" else 1.2) * pt))
         text(x + 19, y + 10, cat, FONT * 0.92, colour=MUTED, ha="left")
 
+    frames = []
+    for label, x0, y0, x1, y1 in _frames(d):
+        frames.append(FancyBboxPatch((x0, y0), x1 - x0, y1 - y0, boxstyle="round,pad=0,rounding_size=10",
+                                     facecolor="none", edgecolor=FRAME, linewidth=pt, linestyle=(0, (5, 4))))
+        text(x0 + 8, y0 + 12, label, FONT * 0.85, colour=FRAME, ha="left")
+    ax.add_collection(PatchCollection(frames, match_original=True, zorder=1), autolim=False)
     codes_of = {"M": [MplPath.MOVETO], "L": [MplPath.LINETO], "C": [MplPath.CURVE4] * 3}
     lines, heads = [], []
     for path in lay.paths:

@@ -2,6 +2,7 @@
 
 import sys
 from importlib import resources
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, run_cli
@@ -73,13 +74,14 @@ def test_refuses_to_overwrite_without_force(tmp_path):
 def test_template_is_valid_without_warnings_and_formatted(name):
     text = template_text(name)
     assert text.startswith("#"), "a template opens with a comment that explains it"
-    result = check_text(text, f"{name}.yaml")
+    where = Path(str(resources.files("specc.templates").joinpath(f"{name}.yaml")))  # beside its extra files
+    result = check_text(text, str(where), where)
     assert result.diagnostics == [], [d.message for d in result.diagnostics]
     spec = result.spec
     assert spec.name == name and spec.description
     assert spec.compile is not None and spec.data is not None, "a template is a whole experiment"
     assert isinstance(spec.data.source, SklearnSource), "a template trains offline on a fresh install"
-    formatted, diagnostics = format_file_text(text, f"{name}.yaml")
+    formatted, diagnostics = format_file_text(text, str(where))
     assert formatted == text, "not in `specc fmt`'s canonical layout"
 
 
@@ -90,7 +92,8 @@ def test_templates_pass_the_cli_checks():
 
 
 def test_template_kinds():
-    specs = {name: check_text(template_text(name)).spec for name in NAMES}
+    folder = Path(str(resources.files("specc.templates")))
+    specs = {name: check_text(template_text(name), name, folder / f"{name}.yaml").spec for name in NAMES}
     assert specs["autoencoder"].data.target == "input"
     assert specs["regression"].data.labels == "raw"
     assert specs["regression"].layers[-1].units == 1
@@ -101,6 +104,20 @@ def test_template_kinds():
     assert "LSTM" in kinds["sequence-rnn"]
     assert {"Conv2D", "MaxPooling2D", "Dropout"} <= set(kinds["image-cnn"])
     assert {"Conv2D", "UpSampling2D"} <= set(kinds["autoencoder"])
+    base = specs["fine-tuning"].layers[1]
+    assert base.kind() == "Model" and base.path and base.trainable is False
+
+
+def test_the_fine_tuning_base_is_the_one_specs_use(tmp_path):
+    """One pretrained model, shipped twice (package data for `specc init`, specs/ for the tutorial)."""
+    from specc.templates import template_file
+
+    shipped = (Path(__file__).resolve().parent.parent / "specs" / "pretrained" / "digits_0_4.keras").read_bytes()
+    assert template_file("pretrained/digits_0_4.keras") == shipped
+    out = run_cli("init", "fine-tuning", "-o", tmp_path / "spec.yaml")
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "pretrained" / "digits_0_4.keras").read_bytes() == shipped
+    assert run_cli("init", "fine-tuning", "-o", tmp_path / "other.yaml").returncode == 2  # would overwrite the base
 
 
 @pytest.mark.slow

@@ -535,6 +535,12 @@ NORMALIZATION_MORE = [
     case({"type": "Normalization", "mean": [1.0, 2.0], "variance": [1.0, 2.0], "axis": [1, 2], "invert": True},
          (3, 2)),
     case({"type": "Normalization", "mean": [0.0], "variance": [1.0]}, (None, 5)),
+    # Without mean and variance: Keras's adapt form, statistics as non-trainable weights (e.g. EfficientNet).
+    case({"type": "Normalization"}, (4,)),
+    case({"type": "Normalization"}, (None, 3)),
+    case({"type": "Normalization", "axis": [1, 2]}, (3, 4, 2)),
+    case({"type": "Normalization", "axis": None}, (2, 3)),
+    case({"type": "Normalization", "axis": 1, "invert": True}, (3, 5)),
 ]
 
 ACTIVATION_LAYERS = [
@@ -598,6 +604,31 @@ ATTENTION = [
 ]
 
 
+# Initializers with arguments (the mapping form `specc import` writes): same weights' shapes, and Keras
+# gets the initializer with those arguments (test_initializer_mapping_reaches_keras).
+INITIALIZER_ARGS = [
+    {"type": "VarianceScaling", "scale": 2.0, "mode": "fan_out", "distribution": "truncated_normal"},
+    {"type": "VarianceScaling", "scale": 0.3333333333333333, "mode": "fan_out", "distribution": "uniform"},
+    {"type": "VarianceScaling", "mode": "fan_avg", "distribution": "untruncated_normal"},
+    {"type": "RandomNormal", "mean": 0.5, "stddev": 0.01},
+    {"type": "TruncatedNormal", "stddev": 0.02},
+    {"type": "RandomUniform", "minval": -0.1, "maxval": 0.2},
+    {"type": "Orthogonal", "gain": 2.0},
+    {"type": "Constant", "value": 0.1},
+]
+INITIALIZERS = [
+    *[case({"type": "Dense", "units": 3, "kernel_initializer": init}, (4,)) for init in INITIALIZER_ARGS],
+    case({"type": "Conv2D", "filters": 2, "kernel_size": 3, "kernel_initializer": INITIALIZER_ARGS[0],
+          "bias_initializer": {"type": "Constant", "value": 0.5}}, (5, 5, 1)),
+    case({"type": "DepthwiseConv2D", "kernel_size": 3, "depthwise_initializer": INITIALIZER_ARGS[0]}, (5, 5, 2)),
+    case({"type": "SeparableConv2D", "filters": 2, "kernel_size": 3, "depthwise_initializer": INITIALIZER_ARGS[4],
+          "pointwise_initializer": INITIALIZER_ARGS[3]}, (5, 5, 2)),
+    case({"type": "LSTM", "units": 3, "recurrent_initializer": {"type": "Orthogonal", "gain": 0.5}}, (4, 2)),
+    case({"type": "BatchNormalization", "gamma_initializer": {"type": "Constant", "value": 2.0}}, (3,)),
+    case({"type": "Embedding", "input_dim": 5, "output_dim": 2, "embeddings_initializer": INITIALIZER_ARGS[5]},
+         (3,), "int32"),
+]
+
 CASES = [
     *CORE,
     *_conv1d_cases(),
@@ -616,6 +647,7 @@ CASES = [
     *WRAPPERS,
     *_merge_cases(),
     *ATTENTION,
+    *INITIALIZERS,
 ]
 
 
@@ -624,9 +656,22 @@ def test_layer_matches_keras(spec, shape, dtype, fill):
     run_layer_case(spec, shape, dtype, fill)
 
 
+@pytest.mark.parametrize("init", INITIALIZER_ARGS, ids=[_fmt(i) for i in INITIALIZER_ARGS])
+def test_initializer_mapping_reaches_keras(init):
+    layer = ADAPTER.validate_python({"type": "Dense", "units": 3, "kernel_initializer": init})
+    built = layer.to_keras("dense")
+    got = built.kernel_initializer
+    assert type(got).__name__ == init["type"]
+    config = got.get_config()
+    for key, value in init.items():
+        if key != "type":
+            assert config[key] == pytest.approx(value) if isinstance(value, float) else config[key] == value
+
+
 def test_every_kind_has_a_conformance_case():
     covered = {p.values[0]["type"] for p in CASES}
-    missing = sorted(set(REGISTRY) - covered)
+    # Block, Model and Shared refer to other parts of a spec: tests/test_reuse.py checks them in whole models.
+    missing = sorted(k for k in set(REGISTRY) - covered if REGISTRY[k].category != "reuse")
     assert not missing, f"layer kinds without a Keras conformance case: {missing}"
 
 
@@ -914,6 +959,13 @@ INVALID = [
     ({"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 2, "value_dim": 0},
      lambda: keras.layers.MultiHeadAttention(2, 2, value_dim=0)),
     ({"type": "Attention", "score_mode": "additive"}, lambda: keras.layers.Attention(score_mode="additive")),
+    ({"type": "Dense", "units": 2, "kernel_initializer": {"type": "VarianceScaling", "scale": 0.0}},
+     lambda: keras.initializers.VarianceScaling(scale=0.0)),
+    ({"type": "Dense", "units": 2, "kernel_initializer": {"type": "VarianceScaling", "mode": "fan_sum"}},
+     lambda: keras.initializers.VarianceScaling(mode="fan_sum")),
+    ({"type": "Dense", "units": 2, "kernel_initializer": {"type": "VarianceScaling", "distribution": "poisson"}},
+     lambda: keras.initializers.VarianceScaling(distribution="poisson")),
+    ({"type": "Normalization", "variance": 1.0}, lambda: keras.layers.Normalization(variance=1.0)),
 ]
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from ..diagnostics import Diagnostic
+from ..diagnostics import Diagnostic, did_you_mean, format_path, short
 from ..layers.core import Activation
 from ..loader import Document
 from ..schema import Spec
+from ..schema.compile import Loss
 from .graph import Graph
 from .shapes import NodeInfo
 
@@ -35,15 +36,52 @@ def output_activation(graph: Graph, name: str) -> str | None:
 
 
 def check_loss(spec: Spec, graph: Graph, info: dict[str, NodeInfo], doc: Document) -> list[Diagnostic]:
-    if spec.compile is None or len(graph.outputs) != 1 or graph.outputs[0] not in info:
+    """Each output's loss against that output's units and activation; per-output mappings name outputs."""
+    if spec.compile is None:
         return []
+    c = spec.compile
     out = []
-    loss = spec.compile.loss
+    outputs = graph.outputs
+    per_output = not isinstance(c.loss, Loss)
+    if per_output:
+        out += _names_in(c.loss.root, outputs, "output", ("compile", "loss"), doc)
+    if c.loss_weights is not None:
+        out += _names_in(c.loss_weights, outputs, "output", ("compile", "loss_weights"), doc)
+    if isinstance(c.metrics, dict):
+        out += _names_in(c.metrics, outputs, "output", ("compile", "metrics"), doc)
+    for output in outputs:
+        loss = c.loss_for(output)
+        if loss is None:
+            out.append(doc.error("E408", f"every output needs a loss, but the loss mapping has none for '{output}'",
+                                 ("compile", "loss"), key=True,
+                                 help=f"add `{output}: LOSS` to compile.loss, or give one loss for every output"))
+            continue
+        if output in info:
+            out += _output_loss(loss, output, graph, info, doc, ("compile", "loss") + ((output,) if per_output else ()))
+    return out
+
+
+def _names_in(mapping: dict, names: list[str], role: str, where: tuple, doc: Document) -> list[Diagnostic]:
+    """E407 for each key of a per-input/per-output mapping that is not one of the model's ``names``."""
+    out = []
+    plural = f"{role}s"
+    for key in mapping:
+        if key in names:
+            continue
+        hint = did_you_mean(key, names) if len(names) <= 1000 and len(out) < 100 else None
+        shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+        out.append(doc.error("E407", f"{format_path(where)} keys must be {role} names of the model. Received: "
+                             f"{short(key)!r}", where + (key,), key=True,
+                             help=hint or f"the model's {plural} are: {shown}"))
+    return out
+
+
+def _output_loss(loss: Loss, output: str, graph: Graph, info: dict[str, NodeInfo], doc: Document,
+                 where: tuple) -> list[Diagnostic]:
+    out = []
     name = loss.canonical
-    output = graph.outputs[0]
     act = output_activation(graph, output) or "linear"
     units = info[output].shape[-1]
-    where = ("compile", "loss")
     logits = bool(loss.from_logits)
     if logits and act in ("softmax", "sigmoid"):
         out.append(doc.error("W401", f"the output '{output}' applies {act}, but the loss has from_logits: true",
@@ -69,6 +107,70 @@ def check_loss(spec: Spec, graph: Graph, info: dict[str, NodeInfo], doc: Documen
         out.append(doc.error("W402", f"softmax over the single unit of '{output}' always outputs 1.0", where,
                              help="use activation: sigmoid for one output unit"))
     return out
+
+
+# -- data arrays per model input and output --------------------------------------------------------
+MAPPED_SOURCES = ("npz", "npy")  # sources whose `x`/`y` may map input/output names to arrays
+
+
+def check_data_io(spec: Spec, graph: Graph, info: dict[str, NodeInfo], doc: Document) -> list[Diagnostic]:
+    """The data gives one array per model input and per output: `x`/`y` mappings name the model's inputs and
+    outputs, and a model with several of either reads a source that can hold several arrays."""
+    data = spec.data
+    if data is None:
+        return []
+    out = []
+    inputs, outputs = graph.inputs, graph.outputs
+    mapped = False
+    for part in ("source", "validation", "test"):
+        src = getattr(data, part)
+        if src is None:
+            continue
+        where = ("data", part)
+        if src.type not in MAPPED_SOURCES:
+            if len(inputs) > 1 or len(outputs) > 1:
+                out.append(doc.error(
+                    "E409", f"the model has {_count(inputs, 'input')} and {_count(outputs, 'output')}, but a "
+                    f"{src.type} source gives one array of features and one of labels. Received: {src.type!r}",
+                    where + ("type",), help="use an npz or npy source whose `x` and `y` map each input and output "
+                    "name to its array"))
+            continue
+        for field, names, role in (("x", inputs, "input"), ("y", outputs, "output")):
+            value = getattr(src, field)
+            if isinstance(value, dict):
+                mapped = True
+                out += _names_in(value, names, role, where + (field,), doc)
+                missing = [n for n in names if n not in value]
+                if missing:
+                    out.append(doc.error(
+                        "E409", f"data.{part}.{field} gives no array for the model's {role} "
+                        f"{', '.join(repr(m) for m in missing[:10])}", where + (field,), key=True,
+                        help=f"add `{missing[0]}: ARRAY` to the mapping"))
+            elif value is not None and len(names) > 1:
+                example = ", ".join(f"{n}: ..." for n in names[:3]) + (", ..." if len(names) > 3 else "")
+                out.append(doc.error(
+                    "E409", f"the model has {_count(names, role)} ({', '.join(names[:10])}), so data.{part}.{field} "
+                    f"must map each {role} name to an array. Received: {value!r}", where + (field,),
+                    help=f"write `{field}: {{{example}}}`"))
+    if mapped or len(inputs) > 1 or len(outputs) > 1:
+        why = "with several inputs or outputs, or `x`/`y` mappings"
+        for field, text in (("window", "data.window applies"), ("noise", "data.noise applies"),
+                            ("classes", "data.classes applies")):
+            if getattr(data, field, None):
+                out.append(doc.error("E409", f"{text} to models with one input and one output, not {why}",
+                                     ("data", field), key=True))
+        if data.target == "input":
+            out.append(doc.error("E409", f"data.target: input (an autoencoder) applies to models with one input and "
+                                 f"one output, not {why}", ("data", "target"), key=True))
+    if len(outputs) > 1 and spec.train.class_weight is not None:
+        out.append(doc.error("E409", "train.class_weight applies to models with one output; this one has "
+                             f"{_count(outputs, 'output')}", ("train", "class_weight"), key=True,
+                             help="remove it, or weight the outputs with compile.loss_weights"))
+    return out
+
+
+def _count(names: list, role: str) -> str:
+    return f"{len(names)} {role}{'' if len(names) == 1 else 's'}"
 
 
 # -- lint rules: warnings about specs that work but are probably not what was meant ---------------

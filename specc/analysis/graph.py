@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from ..diagnostics import Diagnostic, did_you_mean
 from ..layers import Layer
 from ..layers.core import Input
+from ..layers.models import Shared
 from ..loader import Document
 from ..schema import Spec
 
@@ -25,6 +26,7 @@ class Node:
     inputs: list[str]
     loc: tuple  # where the layer is in the spec, e.g. ('layers', 3)
     implicit: bool = False  # an Input made from a first layer's input_shape/input_dim
+    after: tuple = ()  # nodes that must come first without feeding this one (a shared layer's owner)
 
 
 @dataclass
@@ -60,7 +62,8 @@ def _unique(base: str, taken: set[str], tried: dict[str, int]) -> str:
     return name
 
 
-def build_graph(spec: Spec, doc: Document) -> tuple[Graph | None, list[Diagnostic]]:
+def build_graph(spec: Spec, doc: Document, prefix: tuple = ()) -> tuple[Graph | None, list[Diagnostic]]:
+    """The graph of ``spec.layers`` (a Spec, or a sub-model from ``models:`` found at ``prefix``)."""
     errors: list[Diagnostic] = []
     layers = spec.layers
     taken: set[str] = set()
@@ -70,7 +73,7 @@ def build_graph(spec: Spec, doc: Document) -> tuple[Graph | None, list[Diagnosti
             continue
         if layer.name in first_named:
             errors.append(doc.error("E200", f"duplicate layer name '{layer.name}' (first used by layers"
-                                    f"[{first_named[layer.name]}])", ("layers", i, "name")))
+                                    f"[{first_named[layer.name]}])", prefix + ("layers", i, "name")))
         else:
             first_named[layer.name] = i
             taken.add(layer.name)
@@ -80,8 +83,10 @@ def build_graph(spec: Spec, doc: Document) -> tuple[Graph | None, list[Diagnosti
     known = set(names)
     nodes: list[Node] = []
     for i, layer in enumerate(layers):
-        loc = ("layers", i)
+        loc = prefix + ("layers", i)
         declared = layer.input_names()
+        if declared and any(ref.startswith("#") for ref in declared):  # `#3`: layers[3], wired by a block's copy
+            declared = [names[int(ref[1:])] if ref[1:].isdigit() and int(ref[1:]) < i else ref for ref in declared]
         sample = layer.sample_shape()
         if isinstance(layer, Input):
             if layer.input_shape is not None:
@@ -120,14 +125,22 @@ def build_graph(spec: Spec, doc: Document) -> tuple[Graph | None, list[Diagnosti
             want = f"exactly {lo}" if lo == hi else f"{lo} to {hi}"
             errors.append(doc.error("E204", f"{layer.kind()} takes {want} input{'' if hi == 1 else 's'}. Received: "
                                     f"{len(declared)} ({', '.join(declared)})", loc + ("inputs",)))
-        nodes.append(Node(names[i], layer, list(declared), loc))
+        after = ()
+        if isinstance(layer, Shared):
+            if layer.layer not in known:
+                errors.append(doc.error("E201", f"a Shared layer must name a layer of this model. Received: "
+                                        f"{layer.layer!r}", loc + ("layer",),
+                                        help=_suggest(layer.layer, [n for n in names if n != names[i]], errors)))
+            else:
+                after = (layer.layer,)
+        nodes.append(Node(names[i], layer, list(declared), loc, after=after))
 
     all_names = [n.name for n in nodes]
     outputs = spec.outputs or [names[-1]]
     for j, ref in enumerate(spec.outputs or []):
         if ref not in all_names:
             errors.append(doc.error("E205", f"outputs must name a layer of this model. Received: {ref!r}",
-                                    ("outputs", j), help=_suggest(ref, all_names, errors)))
+                                    prefix + ("outputs", j), help=_suggest(ref, all_names, errors)))
     if errors:
         return None, errors
 
@@ -156,10 +169,10 @@ def _known(names: list[str]) -> str:
 def _toposort(nodes: list[Node]) -> tuple[list[Node], list[Node]]:
     """Stable Kahn's algorithm (ready nodes in spec order); returns (order, []) or ([], a cycle)."""
     by_name = {n.name: n for n in nodes}
-    pending = {n.name: len(set(n.inputs)) for n in nodes}
+    pending = {n.name: len(set(n.inputs) | set(n.after)) for n in nodes}
     users: dict[str, list[str]] = {n.name: [] for n in nodes}
     for n in nodes:
-        for i in set(n.inputs):
+        for i in set(n.inputs) | set(n.after):
             users[i].append(n.name)
     order: list[Node] = []
     position = {n.name: k for k, n in enumerate(nodes)}
@@ -182,5 +195,5 @@ def _toposort(nodes: list[Node]) -> tuple[list[Node], list[Node]]:
     while node.name not in seen:
         seen[node.name] = len(path)
         path.append(node)
-        node = next(by_name[i] for i in node.inputs if pending[i] > 0)
+        node = next(by_name[i] for i in (*node.inputs, *node.after) if pending[i] > 0)
     return [], path[seen[node.name]:]

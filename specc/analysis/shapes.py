@@ -26,13 +26,14 @@ def infer_shapes(graph: Graph, doc: Document) -> tuple[dict[str, NodeInfo], list
     info: dict[str, NodeInfo] = {}
     errors: list[Diagnostic] = []
     for node in graph.nodes:
-        if any(i not in info for i in node.inputs):
+        if any(i not in info for i in (*node.inputs, *node.after)):
             continue  # an upstream error was reported already
         shapes = [info[i].shape for i in node.inputs]
         source = ", ".join(f"'{i}'" for i in node.inputs)
         # The source goes before the message, which ends with what was received.
         where = f"layer '{node.name}'" + (f" (input from {source})" if source else "")
         try:
+            node.layer.bind(lambda name: [info[i].shape for i in graph.by_name[name].inputs])
             shape = node.layer.infer(shapes)
             params = node.layer.params(shapes)
         except ShapeError as e:

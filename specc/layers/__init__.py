@@ -13,6 +13,7 @@ from . import (  # noqa: F401 (registers)
     core,
     embedding,
     merging,
+    models,
     normalization,
     pooling,
     recurrent,

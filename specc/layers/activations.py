@@ -10,7 +10,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from .base import InitializerName, Layer, Params, PositiveInt, Regularizer, ShapeError, feature_axes, fmt_shape
+from .base import Initializer, Layer, Params, PositiveInt, Regularizer, ShapeError, feature_axes, fmt_shape
 
 NonNegative = Annotated[float, Field(ge=0)]
 
@@ -37,7 +37,7 @@ class PReLU(Layer):
     """Leaky ReLU with a learned slope per value (or shared along ``shared_axes``)."""
 
     type: Literal["PReLU"]
-    alpha_initializer: InitializerName = Field("zeros", description="Initializer of the learned slopes.")
+    alpha_initializer: Initializer = Field("zeros", description="Initializer of the learned slopes.")
     alpha_regularizer: Regularizer | None = Field(None, description="Penalty on the learned slopes.")
     shared_axes: list[PositiveInt] | None = Field(
         None, description="Axes (batch axis is 0) sharing one slope, e.g. [1, 2] for one slope per image channel."

@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from .base import InitializerName, Layer, Params, PositiveInt, Regularizer, ShapeError, fmt_shape
+from .base import Initializer, Layer, Params, PositiveInt, Regularizer, ShapeError, fmt_shape
 
 Rate = Annotated[float, Field(ge=0, lt=1)]
 ROLES = ("query", "value", "key")
@@ -35,8 +35,8 @@ class MultiHeadAttention(Layer):
     output_shape: Union[PositiveInt, Annotated[list[PositiveInt], Field(min_length=1)], None] = Field(
         None, description="Size of the output's last axis (or axes); null: the query's last axis."
     )
-    kernel_initializer: InitializerName = "glorot_uniform"
-    bias_initializer: InitializerName = "zeros"
+    kernel_initializer: Initializer = "glorot_uniform"
+    bias_initializer: Initializer = "zeros"
     kernel_regularizer: Regularizer | None = None
     bias_regularizer: Regularizer | None = None
     activity_regularizer: Regularizer | None = None

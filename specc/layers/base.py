@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 Shape = tuple  # tuple[int | None, ...] including the batch axis
 
@@ -86,6 +86,86 @@ class Regularizer(BaseModel):
         if self.l2 and not self.l1:
             return keras.regularizers.L2(self.l2)
         return keras.regularizers.L1L2(l1=self.l1, l2=self.l2)
+
+
+# -- initializers with arguments (`specc import` writes them; Keras's own names and arguments) --
+class _InitializerArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    def to_keras(self):
+        import keras
+
+        return getattr(keras.initializers, self.type)(**self.model_dump(exclude={"type"}))
+
+
+class VarianceScaling(_InitializerArgs):
+    """Samples scaled to the fan-in or fan-out: ``{type: VarianceScaling, scale: 2.0, mode: fan_out}``."""
+
+    type: Literal["VarianceScaling"]
+    scale: Annotated[float, Field(gt=0)] = Field(1.0, description="Multiplies the variance.")
+    mode: Literal["fan_in", "fan_out", "fan_avg"] = Field("fan_in", description="The fan that scales the variance.")
+    distribution: Literal["truncated_normal", "untruncated_normal", "uniform"] = "truncated_normal"
+
+
+class RandomNormal(_InitializerArgs):
+    """Normally distributed values: ``{type: RandomNormal, stddev: 0.01}``."""
+
+    type: Literal["RandomNormal"]
+    mean: float = 0.0
+    stddev: Annotated[float, Field(ge=0)] = 0.05
+
+
+class TruncatedNormal(_InitializerArgs):
+    """Normal values, redrawn beyond two standard deviations: ``{type: TruncatedNormal, stddev: 0.02}``."""
+
+    type: Literal["TruncatedNormal"]
+    mean: float = 0.0
+    stddev: Annotated[float, Field(ge=0)] = 0.05
+
+
+class RandomUniform(_InitializerArgs):
+    """Uniformly distributed values in [minval, maxval): ``{type: RandomUniform, minval: -0.1, maxval: 0.1}``."""
+
+    type: Literal["RandomUniform"]
+    minval: float = -0.05
+    maxval: float = 0.05
+
+
+class Orthogonal(_InitializerArgs):
+    """An orthogonal matrix times ``gain``: ``{type: Orthogonal, gain: 2.0}``."""
+
+    type: Literal["Orthogonal"]
+    gain: float = 1.0
+
+
+class Constant(_InitializerArgs):
+    """Every value the same: ``{type: Constant, value: 0.1}``."""
+
+    type: Literal["Constant"]
+    value: float = 0.0
+
+
+INITIALIZERS: dict[str, type[_InitializerArgs]] = {
+    c.model_fields["type"].annotation.__args__[0]: c
+    for c in (VarianceScaling, RandomNormal, TruncatedNormal, RandomUniform, Orthogonal, Constant)
+}
+
+
+def _name_only(value):
+    """A mapping is for the other branch: report it as "not a string" here, which the checker leaves out."""
+    if not isinstance(value, str):
+        from pydantic_core import PydanticCustomError
+
+        raise PydanticCustomError("string_type", "Input should be a valid string")
+    return value
+
+
+# A name (``he_normal``) or a mapping with arguments (``{type: VarianceScaling, scale: 2.0}``).
+Initializer = Union[
+    Annotated[InitializerName, BeforeValidator(_name_only)],
+    Annotated[Union[tuple(INITIALIZERS.values())], Field(discriminator="type")],
+]
+# -- end of initializers with arguments --
 
 
 def snake(name: str) -> str:
@@ -189,6 +269,9 @@ class Layer(BaseModel):
         return self.input_shape
 
     # -- static rules -----------------------------------------------------
+    def bind(self, inputs_of) -> None:
+        """Called before ``infer`` with a function giving any node's input shapes (for shared layers)."""
+
     def check_rank(self, shape: Shape) -> None:
         if self.ranks is not None and len(shape) not in self.ranks:
             want = " or ".join(rank_name(r) for r in self.ranks)
@@ -234,7 +317,7 @@ class Layer(BaseModel):
 
 
 def to_keras_value(value):
-    if isinstance(value, Regularizer):
+    if isinstance(value, (Regularizer, _InitializerArgs)):
         return value.to_keras()
     if isinstance(value, Layer):
         return value.to_keras(value.name or value.default_name())

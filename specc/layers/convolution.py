@@ -9,7 +9,7 @@ from pydantic import Field
 
 from .base import (
     ActivationName,
-    InitializerName,
+    Initializer,
     Layer,
     Params,
     PositiveInt,
@@ -69,8 +69,8 @@ class _Conv(_Windowed, Layer):
     groups: PositiveInt = 1
     activation: ActivationName | None = None
     use_bias: bool = True
-    kernel_initializer: InitializerName = "glorot_uniform"
-    bias_initializer: InitializerName = "zeros"
+    kernel_initializer: Initializer = "glorot_uniform"
+    bias_initializer: Initializer = "zeros"
     kernel_regularizer: Regularizer | None = None
     bias_regularizer: Regularizer | None = None
     activity_regularizer: Regularizer | None = None
@@ -184,8 +184,8 @@ class DepthwiseConv2D(_Windowed, Layer):
     dilation_rate: Window1 = 1
     activation: ActivationName | None = None
     use_bias: bool = True
-    depthwise_initializer: InitializerName = Field("glorot_uniform", description="Initializer of the depthwise kernel.")
-    bias_initializer: InitializerName = "zeros"
+    depthwise_initializer: Initializer = Field("glorot_uniform", description="Initializer of the depthwise kernel.")
+    bias_initializer: Initializer = "zeros"
     depthwise_regularizer: Regularizer | None = Field(None, description="Penalty on the depthwise kernel.")
     bias_regularizer: Regularizer | None = None
     activity_regularizer: Regularizer | None = None
@@ -218,9 +218,9 @@ class SeparableConv2D(_Windowed, Layer):
     depth_multiplier: DepthMultiplier = 1
     activation: ActivationName | None = None
     use_bias: bool = True
-    depthwise_initializer: InitializerName = Field("glorot_uniform", description="Initializer of the depthwise kernel.")
-    pointwise_initializer: InitializerName = Field("glorot_uniform", description="Initializer of the 1x1 kernel.")
-    bias_initializer: InitializerName = "zeros"
+    depthwise_initializer: Initializer = Field("glorot_uniform", description="Initializer of the depthwise kernel.")
+    pointwise_initializer: Initializer = Field("glorot_uniform", description="Initializer of the 1x1 kernel.")
+    bias_initializer: Initializer = "zeros"
     depthwise_regularizer: Regularizer | None = Field(None, description="Penalty on the depthwise kernel.")
     pointwise_regularizer: Regularizer | None = Field(None, description="Penalty on the 1x1 kernel.")
     bias_regularizer: Regularizer | None = None

@@ -9,7 +9,7 @@ from pydantic import Field
 from .base import (
     ActivationName,
     Dim,
-    InitializerName,
+    Initializer,
     Layer,
     Params,
     PositiveInt,
@@ -53,8 +53,8 @@ class Dense(Layer):
     units: PositiveInt
     activation: ActivationName | None = None
     use_bias: bool = True
-    kernel_initializer: InitializerName = "glorot_uniform"
-    bias_initializer: InitializerName = "zeros"
+    kernel_initializer: Initializer = "glorot_uniform"
+    bias_initializer: Initializer = "zeros"
     kernel_regularizer: Regularizer | None = None
     bias_regularizer: Regularizer | None = None
     activity_regularizer: Regularizer | None = None

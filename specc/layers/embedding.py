@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from .base import InitializerName, Layer, Params, PositiveInt, Regularizer
+from .base import Initializer, Layer, Params, PositiveInt, Regularizer
 
 
 class Embedding(Layer):
@@ -14,7 +14,7 @@ class Embedding(Layer):
     input_dim: PositiveInt
     output_dim: PositiveInt
     mask_zero: bool = False
-    embeddings_initializer: InitializerName = "random_uniform"
+    embeddings_initializer: Initializer = "random_uniform"
     embeddings_regularizer: Regularizer | None = None
     activity_regularizer: Regularizer | None = None
     category = "embedding"

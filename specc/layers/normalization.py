@@ -6,9 +6,18 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from .base import InitializerName, Layer, Params, PositiveInt, Regularizer, ShapeError, feature_axes, fmt_shape
+from .base import (
+    Initializer,
+    Layer,
+    Params,
+    PositiveInt,
+    Regularizer,
+    ShapeError,
+    feature_axes,
+    fmt_shape,
+)
 
 Axis = Union[int, list[int]]
 
@@ -47,10 +56,10 @@ class BatchNormalization(Layer):
     epsilon: Annotated[float, Field(gt=0)] = 1e-3
     center: bool = True
     scale: bool = True
-    beta_initializer: InitializerName = "zeros"
-    gamma_initializer: InitializerName = "ones"
-    moving_mean_initializer: InitializerName = "zeros"
-    moving_variance_initializer: InitializerName = "ones"
+    beta_initializer: Initializer = "zeros"
+    gamma_initializer: Initializer = "ones"
+    moving_mean_initializer: Initializer = "zeros"
+    moving_variance_initializer: Initializer = "ones"
     beta_regularizer: Regularizer | None = None
     gamma_regularizer: Regularizer | None = None
     category = "normalization"
@@ -73,8 +82,8 @@ class LayerNormalization(Layer):
     center: bool = True
     scale: bool = True
     rms_scaling: bool = False
-    beta_initializer: InitializerName = "zeros"
-    gamma_initializer: InitializerName = "ones"
+    beta_initializer: Initializer = "zeros"
+    gamma_initializer: Initializer = "ones"
     beta_regularizer: Regularizer | None = None
     gamma_regularizer: Regularizer | None = None
     category = "normalization"
@@ -100,8 +109,8 @@ class GroupNormalization(Layer):
     epsilon: Annotated[float, Field(gt=0)] = 1e-3
     center: bool = True
     scale: bool = True
-    beta_initializer: InitializerName = Field("zeros", description="Initializer of the learned offset (beta).")
-    gamma_initializer: InitializerName = Field("ones", description="Initializer of the learned scale (gamma).")
+    beta_initializer: Initializer = Field("zeros", description="Initializer of the learned offset (beta).")
+    gamma_initializer: Initializer = Field("ones", description="Initializer of the learned scale (gamma).")
     beta_regularizer: Regularizer | None = Field(None, description="Penalty on the learned offset.")
     gamma_regularizer: Regularizer | None = Field(None, description="Penalty on the learned scale.")
     category = "normalization"
@@ -180,19 +189,40 @@ Variance = Annotated[float, Field(ge=0)]
 class Normalization(Layer):
     """Standardizes inputs with a given ``mean`` and ``variance``: ``(x - mean) / sqrt(variance)``.
 
-    Only the explicit form: Keras's ``adapt`` (statistics computed from data) is not available in a spec.
+    Keras's ``adapt`` (statistics computed from data) is not available in a spec. Leaving out both ``mean`` and
+    ``variance`` gives the layer Keras builds for ``adapt``: the statistics are non-trainable weights (mean,
+    variance and a count), which a model's loaded weights fill (e.g. an imported EfficientNet); until then the
+    layer passes its input through unchanged.
     """
 
     type: Literal["Normalization"]
-    mean: Stat = Field(description="The mean: one number, or one per feature along the last kept axis.")
-    variance: Union[Variance, Annotated[list[Variance], Field(min_length=1)]] = Field(
-        description="The variance, the same shape as mean (not the standard deviation)."
+    mean: Stat | None = Field(
+        None, description="The mean: one number, or one per feature along the last kept axis; leave out mean and "
+                          "variance for statistics held as weights (loaded with a model's weights)."
+    )
+    variance: Union[Variance, Annotated[list[Variance], Field(min_length=1)], None] = Field(
+        None, description="The variance, the same shape as mean (not the standard deviation)."
     )
     axis: Union[int, list[int], None] = Field(
         -1, description="The axis (or axes) with separate statistics; null for one mean and variance for all values."
     )
     invert: bool = Field(False, description="Undo the normalization instead: x * sqrt(variance) + mean.")
     category = "normalization"
+
+    @model_validator(mode="after")
+    def _both_or_neither(self):
+        if (self.mean is None) != (self.variance is None):
+            raise ValueError("Normalization takes mean and variance together, or neither (statistics held as "
+                             "weights)")
+        return self
+
+    def count_params(self, shapes):
+        if self.mean is not None:
+            return Params()
+        # Keras's adapt form: non-trainable mean and variance over the kept axes, and a count.
+        (shape,) = shapes
+        kept = [] if self.axis is None else sorted(_axes(self, shape))
+        return Params(0, 2 * math.prod(shape[a] for a in kept) + 1)
 
     def infer(self, shapes):
         (shape,) = shapes

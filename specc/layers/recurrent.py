@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field
 
-from .base import ActivationName, InitializerName, Layer, Params, PositiveInt, Regularizer, ShapeError
+from .base import ActivationName, Initializer, Layer, Params, PositiveInt, Regularizer, ShapeError
 
 Rate = Annotated[float, Field(ge=0, lt=1)]
 
@@ -20,9 +20,9 @@ class _RNN(Layer):
     unroll: bool = False
     dropout: Rate = 0.0
     recurrent_dropout: Rate = 0.0
-    kernel_initializer: InitializerName = "glorot_uniform"
-    recurrent_initializer: InitializerName = "orthogonal"
-    bias_initializer: InitializerName = "zeros"
+    kernel_initializer: Initializer = "glorot_uniform"
+    recurrent_initializer: Initializer = "orthogonal"
+    bias_initializer: Initializer = "zeros"
     kernel_regularizer: Regularizer | None = None
     recurrent_regularizer: Regularizer | None = None
     bias_regularizer: Regularizer | None = None

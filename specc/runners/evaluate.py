@@ -47,6 +47,8 @@ def evaluate_run(run_dir: Path, data: Path | None = None) -> dict:
 
     ``data`` is a file (.npz, .npy, .csv) or folder (images, texts) with labels, prepared exactly as the
     training data was: the same columns, class names, rescaling, normalization statistics and vocabulary.
+    For a model whose data is given per input/output name, a .npz with one array per input and output. The
+    metrics are named as Keras reports them (``loss``, and per output ``digit_loss``, ``digit_accuracy``, ...).
     """
     from .data import load_arrays, load_preprocessing, prepare_new, read_new_data
 
@@ -64,11 +66,12 @@ def evaluate_run(run_dir: Path, data: Path | None = None) -> dict:
             raise RunError(f"the data differs from the data the run was trained on (fingerprint "
                            f"{arrays.fingerprint}, run.json says {expected})")
         x, y = arrays.x_test, arrays.y_test
-    if len(x) == 0:
+    from .pipeline import batches, n_samples, streamed
+
+    if n_samples(x) == 0:
         raise RunError("no samples to evaluate on")
     model = load_run_model(run_dir)
     batch_size = result.spec.train.batch_size
-    from .pipeline import batches, streamed
 
     if streamed(x) or streamed(y):  # a large .npy or images folder: batch by batch
         keras = import_keras()

@@ -15,6 +15,9 @@ copied whole: on TensorFlow the same epoch-keyed index batches go through a
 ``tf.numpy_function`` that reads (and prepares) only each batch's rows; the
 PyDataset indexes per batch anyway. ``batches`` feeds validation, evaluate and
 predict in order, batch by batch.
+
+A model with several inputs or outputs takes ``x``/``y`` as dicts keyed by input/output name (see
+data.py); every function here takes either, and a dict's arrays are indexed with the same rows.
 """
 
 from __future__ import annotations
@@ -23,17 +26,30 @@ import math
 
 
 def streamed(a) -> bool:
-    """A ``data.Lazy``: rows read (and prepared) per batch with ``take``."""
+    """A ``data.Lazy`` (or a dict holding one): rows read (and prepared) per batch with ``take``."""
+    if isinstance(a, dict):
+        return any(streamed(v) for v in a.values())
     return getattr(a, "streamed", False)
 
 
+def n_samples(a) -> int:
+    """len() of an array, or of each array of a dict of them (per input or output)."""
+    if isinstance(a, dict):
+        return len(next(iter(a.values()))) if a else 0
+    return len(a)
+
+
 def _take(a, idx):
+    if isinstance(a, dict):
+        return {k: _take(v, idx) for k, v in a.items()}
     return a.take(idx) if streamed(a) else a[idx]
 
 
 def _split(a, start, stop):
     import numpy as np
 
+    if isinstance(a, dict):
+        return {k: _split(v, start, stop) for k, v in a.items()}
     return a.subset(np.arange(start, stop)) if streamed(a) else a[start:stop]
 
 
@@ -41,11 +57,12 @@ def hold_out(x, y, fraction: float):
     """Keras's validation_split: the last `fraction` of the samples, before any shuffling."""
     if not fraction:
         return x, y, None, None
-    n_val = int(len(x) * fraction)
+    n = n_samples(x)
+    n_val = int(n * fraction)
     if n_val == 0:
         return x, y, None, None
-    cut = len(x) - n_val
-    return _split(x, 0, cut), _split(y, 0, cut), _split(x, cut, len(x)), _split(y, cut, len(y))
+    cut = n - n_val
+    return _split(x, 0, cut), _split(y, 0, cut), _split(x, cut, n), _split(y, cut, n)
 
 
 def steps(n: int, batch_size: int) -> int:
@@ -70,6 +87,8 @@ def _tf_index_batches(n: int, batch_size: int, seed: int, first_epoch: int, epoc
 def tf_dataset(x, y, batch_size: int, seed: int, first_epoch: int, epochs: int, shuffle: bool):
     import tensorflow as tf
 
+    if isinstance(x, dict) or isinstance(y, dict):
+        return _tf_dataset_named(x, y, batch_size, seed, first_epoch, epochs, shuffle)
     xs, ys = tf.constant(x), tf.constant(y)
     return (
         _tf_index_batches(len(x), batch_size, seed, first_epoch, epochs, shuffle)
@@ -79,10 +98,30 @@ def tf_dataset(x, y, batch_size: int, seed: int, first_epoch: int, epochs: int, 
     )
 
 
+def _tf_dataset_named(x, y, batch_size: int, seed: int, first_epoch: int, epochs: int, shuffle: bool):
+    """``tf_dataset`` for several inputs or outputs: the same index batches gather every array."""
+    import tensorflow as tf
+
+    xs, ys = tf.nest.map_structure(tf.constant, x), tf.nest.map_structure(tf.constant, y)
+
+    def gather(idx):
+        return (tf.nest.map_structure(lambda t: tf.gather(t, idx), xs),
+                tf.nest.map_structure(lambda t: tf.gather(t, idx), ys))
+
+    return (
+        _tf_index_batches(n_samples(x), batch_size, seed, first_epoch, epochs, shuffle)
+        .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
 def _tf_read(x, y):
     """A tf.data map: index batch -> (x, y) rows read with NumPy (a streamed ``x`` reads only those rows)."""
     import numpy as np
     import tensorflow as tf
+
+    if isinstance(x, dict) or isinstance(y, dict):
+        return _tf_read_named(x, y)
 
     def read(idx):
         xb = _take(x, idx)
@@ -102,12 +141,34 @@ def _tf_read(x, y):
     return load
 
 
+def _tf_read_named(x, y):
+    """``_tf_read`` for dicts of arrays (several inputs or outputs): every array's rows of the batch."""
+    import numpy as np
+    import tensorflow as tf
+
+    structure = x if y is None else (x, y)
+    parts = tf.nest.flatten(structure)
+
+    def read(idx):
+        return [np.asarray(_take(a, idx)) for a in parts]
+
+    dtypes = [tf.as_dtype(a.dtype) for a in parts]
+
+    def load(idx):
+        out = tf.numpy_function(read, [idx], dtypes, stateful=False)
+        for t, a in zip(out, parts):
+            t.set_shape((None, *a.shape[1:]))
+        return tf.nest.pack_sequence_as(structure, out)
+
+    return load
+
+
 def tf_stream_dataset(x, y, batch_size: int, seed: int, first_epoch: int, epochs: int, shuffle: bool):
     """``tf_dataset`` for streamed data: the same (seed, epoch) index batches, rows read per batch."""
     import tensorflow as tf
 
     return (
-        _tf_index_batches(len(x), batch_size, seed, first_epoch, epochs, shuffle)
+        _tf_index_batches(n_samples(x), batch_size, seed, first_epoch, epochs, shuffle)
         .map(_tf_read(x, y), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
     )
@@ -119,18 +180,20 @@ def batches(x, y, batch_size: int, backend: str):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        return (tf.data.Dataset.range(len(x)).batch(batch_size)  # a known number of batches
+        return (tf.data.Dataset.range(n_samples(x)).batch(batch_size)  # a known number of batches
                 .map(_tf_read(x, y), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
                 .prefetch(tf.data.AUTOTUNE))
     import keras
     import numpy as np
 
+    n = n_samples(x)
+
     class InOrder(keras.utils.PyDataset):
         def __len__(self):
-            return steps(len(x), batch_size) if len(x) else 0
+            return steps(n, batch_size) if n else 0
 
         def __getitem__(self, i):
-            idx = np.arange(i * batch_size, min((i + 1) * batch_size, len(x)))
+            idx = np.arange(i * batch_size, min((i + 1) * batch_size, n))
             xb = _take(x, idx)
             if y is None:
                 return xb
@@ -150,14 +213,16 @@ def py_dataset(x, y, batch_size: int, seed: int, first_epoch: int, shuffle: bool
             self._order()
 
         def _order(self):
-            n = len(x)
+            n = n_samples(x)
             self.order = np.random.default_rng([seed, self.epoch]).permutation(n) if shuffle else np.arange(n)
 
         def __len__(self):
-            return steps(len(x), batch_size)
+            return steps(n_samples(x), batch_size)
 
         def __getitem__(self, i):
             idx = self.order[i * batch_size:(i + 1) * batch_size]
+            if isinstance(x, dict) or isinstance(y, dict):
+                return _take(x, idx), _take(y, idx)
             xb = x[idx]
             return xb, (xb if y is x else y[idx])
 
@@ -173,5 +238,5 @@ def training_input(x, y, batch_size: int, seed: int, first_epoch: int, epochs: i
     if backend == "tensorflow":
         make = tf_stream_dataset if streamed(x) or streamed(y) else tf_dataset
         return make(x, y, batch_size, seed, first_epoch, epochs, shuffle), {
-            "steps_per_epoch": steps(len(x), batch_size)}
+            "steps_per_epoch": steps(n_samples(x), batch_size)}
     return py_dataset(x, y, batch_size, seed, first_epoch, shuffle), {}

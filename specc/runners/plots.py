@@ -1,4 +1,5 @@
-"""Plots for the run directory: learning curves and, for classifiers, a confusion matrix (PNG)."""
+"""Plots for the run directory: learning curves and, for classifiers, a confusion matrix (PNG); for a model
+with several outputs, one confusion matrix per classifier output (confusion_matrix_NAME.png)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,12 @@ def learning_curves(history: dict) -> bytes | None:
     names = [k for k in history if not k.startswith("val_") and k != "learning_rate"]
     if not names or not history[names[0]]:
         return None
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    cols = len(names) if len(names) <= 4 else 4  # several outputs: rows of four panels
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, names):
         epochs = range(1, len(history[name]) + 1)
         ax.plot(epochs, history[name], marker="o", markersize=3, label="training")
         if f"val_{name}" in history:
@@ -53,7 +58,6 @@ def class_ids(y, units: int):
 
 
 def confusion_matrix(model, arrays, batch_size: int = 32) -> bytes | None:
-    import numpy as np
 
     from .pipeline import batches, streamed
 
@@ -63,7 +67,57 @@ def confusion_matrix(model, arrays, batch_size: int = 32) -> bytes | None:
     units = out_shape[-1]
     if streamed(arrays.y_test):
         return None  # a streamed autoencoder: no classes
-    y = np.asarray(arrays.y_test)
+
+    def predict():
+        x = arrays.x_test
+        if streamed(x):
+            import keras
+
+            x = batches(x, None, batch_size, keras.backend.backend())
+        return model.predict(x, verbose=0)
+
+    return _matrix_png(arrays.y_test, units, predict, arrays.classes)
+
+
+def confusion_matrices(model, arrays, batch_size: int = 32) -> dict[str, bytes]:
+    """For a model with several outputs (``arrays.y_test`` a dict by output name): a confusion matrix per
+    output whose targets are classes."""
+    from .pipeline import batches, n_samples, streamed
+
+    if not isinstance(arrays.y_test, dict) or not n_samples(arrays.x_test):
+        return {}
+    names = list(arrays.y_test)
+    shapes = {name: tuple(t.shape) for name, t in zip(names, model.outputs)}
+    found = {}
+    predicted = []
+
+    def predict_all():
+        if not predicted:
+            x = arrays.x_test
+            if streamed(x):
+                import keras
+
+                x = batches(x, None, batch_size, keras.backend.backend())
+            out = model.predict(x, verbose=0)
+            predicted.append(dict(zip(names, out if isinstance(out, (list, tuple)) else [out])))
+        return predicted[0]
+
+    classes = arrays.preprocessing.classes if arrays.preprocessing is not None else None
+    for name in names:
+        if len(shapes[name]) != 2:
+            continue
+        own = classes.get(name) if isinstance(classes, dict) else None
+        png = _matrix_png(arrays.y_test[name], shapes[name][-1], lambda name=name: predict_all()[name], own, name)
+        if png:
+            found[name] = png
+    return found
+
+
+def _matrix_png(y, units: int, predict, classes, output: str | None = None) -> bytes | None:
+    """The confusion matrix of targets ``y`` against ``predict()`` (called only for class targets)."""
+    import numpy as np
+
+    y = np.asarray(y)
     if y.dtype.kind == "f" and units == 1 and not np.isin(y, (0.0, 1.0)).all():
         return None  # regression
     if units > 1 and y.ndim == 2 and y.shape[-1] == units and not np.isin(y, (0.0, 1.0)).all():
@@ -72,12 +126,7 @@ def confusion_matrix(model, arrays, batch_size: int = 32) -> bytes | None:
         return None
     n = max(units, 2)
     true = class_ids(y, units)
-    x = arrays.x_test
-    if streamed(x):
-        import keras
-
-        x = batches(x, None, batch_size, keras.backend.backend())
-    pred = class_ids(model.predict(x, verbose=0), units)
+    pred = class_ids(predict(), units)
     matrix = np.zeros((n, n), dtype=int)
     np.add.at(matrix, (true, pred), 1)
 
@@ -86,7 +135,7 @@ def confusion_matrix(model, arrays, batch_size: int = 32) -> bytes | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = list(arrays.classes) if arrays.classes is not None and len(arrays.classes) == n else [str(i) for i in range(n)]
+    labels = list(classes) if classes is not None and len(classes) == n else [str(i) for i in range(n)]
     size = min(12, 2.5 + 0.45 * n)
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(matrix, cmap="Blues")
@@ -94,7 +143,7 @@ def confusion_matrix(model, arrays, batch_size: int = 32) -> bytes | None:
     ax.set_yticks(range(n), labels)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"test accuracy {np.trace(matrix) / max(1, matrix.sum()):.3f}")
+    ax.set_title(f"{output + ': ' if output else ''}test accuracy {np.trace(matrix) / max(1, matrix.sum()):.3f}")
     if n <= 30:
         for i in range(n):
             for j in range(n):
@@ -110,6 +159,10 @@ def write_plots(run_dir: Path, history: dict, model, arrays, batch_size: int = 3
     curves = learning_curves(history)
     if curves:
         atomic_write_bytes(run_dir / "learning_curves.png", curves)
+    if isinstance(arrays.y_test, dict):
+        for name, png in confusion_matrices(model, arrays, batch_size).items():
+            atomic_write_bytes(run_dir / f"confusion_matrix_{name}.png", png)
+        return
     matrix = confusion_matrix(model, arrays, batch_size)
     if matrix:
         atomic_write_bytes(run_dir / "confusion_matrix.png", matrix)

@@ -5,6 +5,11 @@ the spec's ``x``, or its only array), a .npy, a .csv (the training feature colum
 images, a .txt file or a folder of them. OUT is a .npy (the model's raw outputs) or a .csv: for classifiers the
 predicted class name and the probability of each class, otherwise the output values; a ``file`` column comes
 first for images and texts. The output is written atomically.
+
+A model whose data is given per input/output name reads a .npz with one array per input (see data.py). A model
+with several outputs writes a .npz (one array per output name) or a .csv whose columns are each output's
+columns prefixed with its name (``digit_class, digit_prob_0, ..., high_class, ...``). Any model can write a
+.npz: one array, named after its output.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ def predict_run(run_dir: Path, input: Path, output: Path) -> int:
     from .files import atomic_write_bytes, atomic_write_text
 
     run_dir, output = Path(run_dir), Path(output)
-    if output.suffix.lower() not in (".npy", ".csv"):
-        raise RunError(f"{output}: the output must be a .npy (raw outputs) or a .csv file")
+    suffix = output.suffix.lower()
+    if suffix not in (".npy", ".npz", ".csv"):
+        raise RunError(f"{output}: the output must be a .npy (raw outputs) or a .csv file, or a .npz (raw outputs, "
+                       f"one array per output name)")
     result, info = open_run(run_dir)
     prep = load_preprocessing(run_dir, result, info)
     raw = read_new_data(Path(input), result, prep, labels=False)
@@ -44,12 +51,24 @@ def predict_run(run_dir: Path, input: Path, output: Path) -> int:
         out = model.predict(x, verbose=0)
     else:
         out = model.predict(x, batch_size=batch_size, verbose=0)
-    if isinstance(out, (list, tuple, dict)):
-        raise RunError("the model has several outputs; predict supports single-output models")
-    out = np.asarray(out)
-    if output.suffix.lower() == ".npy":
+    outputs = result.graph.outputs
+    if isinstance(out, dict):
+        out = {name: np.asarray(out[name]) for name in outputs}
+    elif isinstance(out, (list, tuple)):
+        out = {name: np.asarray(a) for name, a in zip(outputs, out)}
+    else:
+        out = np.asarray(out)
+    n = len(next(iter(out.values()))) if isinstance(out, dict) else len(out)
+    if suffix == ".npy":
+        if isinstance(out, dict):
+            raise RunError(f"{output}: the model has {len(outputs)} outputs ({', '.join(outputs)}); write a .npz "
+                           f"(one array per output) or a .csv")
         buffer = io.BytesIO()
         np.save(buffer, out, allow_pickle=False)
+        atomic_write_bytes(output, buffer.getvalue())
+    elif suffix == ".npz":
+        buffer = io.BytesIO()
+        np.savez(buffer, **(out if isinstance(out, dict) else {outputs[0]: out}))
         atomic_write_bytes(output, buffer.getvalue())
     else:
         files = None
@@ -57,20 +76,21 @@ def predict_run(run_dir: Path, input: Path, output: Path) -> int:
             root = Path(input)
             files = [str(Path(f).relative_to(root)) if root.is_dir() else Path(f).name for f in raw.files]
         atomic_write_text(output, predictions_csv(out, result, prep.classes, files))
-    return len(out)
+    return n
 
 
-def classifier_probabilities(out, result, classes):
-    """(class names, probabilities (n, k)) when the run is a classifier, else None."""
+def classifier_probabilities(out, result, classes, output: str | None = None):
+    """(class names, probabilities (n, k)) when the run (its output ``output``, default the only one) is a
+    classifier, else None."""
     import numpy as np
 
     from .data import label_mode
 
-    loss = result.spec.compile.loss if result.spec.compile else None
+    loss = result.spec.compile.loss_for(output or result.graph.outputs[0]) if result.spec.compile else None
     if loss is None or out.ndim != 2:
         return None
     logits = bool(loss.from_logits)
-    mode = label_mode(result)
+    mode = label_mode(result, output)
     units = out.shape[1]
     if mode in ("sparse", "one_hot") and units > 1:
         p = out.astype("float64")
@@ -89,21 +109,37 @@ def classifier_probabilities(out, result, classes):
     return None
 
 
+def _columns(out, result, classes, output: str | None = None) -> tuple[list[str], list[list[str]]]:
+    """(column names, rows of cells) of one output's predictions: class and probabilities, or the values."""
+    found = classifier_probabilities(out, result, classes, output)
+    if found is not None:
+        names, p = found
+        best = p.argmax(axis=1)
+        return (["class", *(f"prob_{n}" for n in names)],
+                [[names[best[i]], *(f"{v:.6g}" for v in p[i])] for i in range(len(p))])
+    flat = out.reshape(len(out), -1)
+    heads = ["output"] if flat.shape[1] == 1 else [f"output_{j}" for j in range(flat.shape[1])]
+    return heads, [[f"{v:.8g}" for v in flat[i]] for i in range(len(flat))]
+
+
 def predictions_csv(out, result, classes, files=None) -> str:
+    """The predictions as CSV. ``out`` is one output's array, or a dict of them by output name (columns
+    prefixed with the name; ``classes`` then a dict of class names by output name)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     lead = ["file"] if files is not None else []
-    found = classifier_probabilities(out, result, classes)
-    if found is not None:
-        names, p = found
-        writer.writerow([*lead, "class", *(f"prob_{n}" for n in names)])
-        best = p.argmax(axis=1)
-        for i in range(len(p)):
-            writer.writerow([*([files[i]] if files else []), names[best[i]], *(f"{v:.6g}" for v in p[i])])
+    if isinstance(out, dict):
+        heads: list[str] = []
+        rows: list[list[str]] = [[] for _ in range(len(next(iter(out.values()))))]
+        for name, a in out.items():
+            own = classes.get(name) if isinstance(classes, dict) else None
+            columns, cells_per_row = _columns(a, result, own, name)
+            heads += [name + c[len("output"):] if c.startswith("output") else f"{name}_{c}" for c in columns]
+            for row, cells in zip(rows, cells_per_row):
+                row += cells
     else:
-        flat = out.reshape(len(out), -1)
-        heads = ["output"] if flat.shape[1] == 1 else [f"output_{j}" for j in range(flat.shape[1])]
-        writer.writerow([*lead, *heads])
-        for i in range(len(flat)):
-            writer.writerow([*([files[i]] if files else []), *(f"{v:.8g}" for v in flat[i])])
+        heads, rows = _columns(out, result, classes)
+    writer.writerow([*lead, *heads])
+    for i, row in enumerate(rows):
+        writer.writerow([*([files[i]] if files else []), *row])
     return buffer.getvalue()

@@ -41,10 +41,17 @@ def resolved_spec(result: CheckResult, base: Path) -> dict:
         for value in data["data"].values():
             if isinstance(value, dict) and "path" in value and not Path(value["path"]).is_absolute():
                 value["path"] = str((base / value["path"]).resolve())
-            for name in ("x", "y"):  # .npy pairs name files
+            for name in ("x", "y"):  # .npy pairs name files (or a mapping of them, per input/output)
                 if isinstance(value, dict) and value.get("type") == "npy" and isinstance(value.get(name), str):
                     if not Path(value[name]).is_absolute():
                         value[name] = str((base / value[name]).resolve())
+                if isinstance(value, dict) and value.get("type") == "npy" and isinstance(value.get(name), dict):
+                    value[name] = {k: v if Path(v).is_absolute() else str((base / v).resolve())
+                                   for k, v in value[name].items()}
+    for layers in [data["layers"], *(m["layers"] for m in (data.get("models") or {}).values())]:
+        for layer in layers:  # saved models that `type: Model` layers start from
+            if layer.get("type") == "Model" and "path" in layer and not Path(layer["path"]).is_absolute():
+                layer["path"] = str((base / layer["path"]).resolve())
     return data
 
 
@@ -107,8 +114,18 @@ def _class_weight(train, y) -> dict | None:
 
 
 def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None = None, quiet: bool = False,
-              resume: Path | None = None, device: str = "auto") -> tuple[Path, dict]:
-    """Train; returns (run directory, metrics). Raises RunError for user problems, Interrupted on a signal."""
+              resume: Path | None = None, device: str = "auto", cluster=None) -> tuple[Path, dict]:
+    """Train; returns (run directory, metrics). Raises RunError for user problems, Interrupted on a signal.
+    `cluster` (distribute.Cluster): this process is one worker of a data-parallel run."""
+    # --- multi-worker training (distribute.py): join the cluster before Keras is imported ---
+    worker = None
+    if cluster is not None:
+        if resume is not None:
+            raise RunError("a multi-worker run cannot be resumed (see docs/distributed.md); train it again")
+        from .distribute import start_worker
+
+        worker = start_worker(cluster, device)
+    # ---
     from .backend import configure_device, device_name, import_keras
 
     configure_device(device)
@@ -117,7 +134,7 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
 
     from .callbacks import load_state, make_callbacks, seed_states, write_history
     from .data import load_arrays, stream_mode
-    from .pipeline import batches, hold_out, steps, streamed, training_input
+    from .pipeline import batches, hold_out, n_samples, steps, streamed, training_input
 
     spec = result.spec
     train = spec.train
@@ -139,6 +156,8 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
     else:
         base = Path(spec_path).resolve().parent
         run_dir = Path(run_dir) if run_dir is not None else default_run_dir(result)
+        if worker is not None:  # multi-worker: only the chief writes the run directory
+            run_dir = worker.run_dir(run_dir)
         if run_dir.exists() and any(run_dir.iterdir()):
             raise RunError(f"run directory {run_dir} already exists and is not empty; choose another with --run-dir")
 
@@ -149,7 +168,7 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
         x_train, y_train, x_val, y_val = arrays.x_train, arrays.y_train, arrays.x_val, arrays.y_val
     else:
         x_train, y_train, x_val, y_val = hold_out(arrays.x_train, arrays.y_train, train.validation_split)
-    if len(x_train) == 0:
+    if n_samples(x_train) == 0:
         raise RunError(f"{arrays.description}: no training samples left after the test and validation splits")
 
     resolved = resolved_spec(result, base)
@@ -166,7 +185,9 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
 
     jit = train.jit_compile
     if resume is not None:
-        model.compile(optimizer=model.optimizer, loss=model.loss, metrics=spec.compile.keras_metrics(),
+        outputs, names = result.graph.outputs, list(model.output_names)
+        model.compile(optimizer=model.optimizer, loss=model.loss, loss_weights=spec.compile.keras_loss_weights(
+                      outputs, names), metrics=spec.compile.keras_metrics(outputs, names),
                       jit_compile=jit, steps_per_execution=train.steps_per_execution)
     else:
         from ..lower import keras_model
@@ -174,7 +195,7 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
         keras.utils.set_random_seed(seed)
         model = keras_model(result, precision=train.precision, jit_compile=jit)
 
-    ctx = RunContext(spec=spec, run_dir=run_dir, epochs=train.epochs, steps_per_epoch=steps(len(x_train), train.batch_size),
+    ctx = RunContext(spec=spec, run_dir=run_dir, epochs=train.epochs, steps_per_epoch=steps(n_samples(x_train), train.batch_size),
                      has_validation=x_val is not None, tty=sys.stderr.isatty(), quiet=quiet,
                      tensorboard_available=_tensorboard_available())
     first_epoch = 0
@@ -207,11 +228,13 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
         "workers": 1,
         "replicas": 1,
         "data": {"source": arrays.description, "fingerprint": arrays.fingerprint,
-                 "train_samples": len(x_train), "validation_samples": 0 if x_val is None else len(x_val),
-                 "test_samples": len(arrays.x_test)},
+                 "train_samples": n_samples(x_train), "validation_samples": 0 if x_val is None else n_samples(x_val),
+                 "test_samples": n_samples(arrays.x_test)},
         "started": info.get("started", started.isoformat()),
         "status": "running",
     })
+    if worker is not None:  # multi-worker: workers, replicas, engine
+        info.update(worker.provenance(train.batch_size))
     if resume is not None:
         info.setdefault("resumed", []).append({"at": started.isoformat(), "from_epoch": first_epoch})
     atomic_write_json(run_dir / "run.json", info)
@@ -229,6 +252,9 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
     callbacks = make_callbacks(ctx)
     data, fit_kw = training_input(x_train, y_train, train.batch_size, seed, first_epoch, train.epochs,
                                   train.shuffle, backend)
+    if worker is not None:  # multi-worker: this worker's share of every global batch; signals stop it at once
+        data, fit_kw = worker.training_input(x_train, y_train, train.batch_size, seed, first_epoch, train.shuffle)
+        callbacks += worker.callbacks(train)
     status = "completed"
     validation, validation_batch = (x_val, y_val), train.batch_size
     if x_val is None:
@@ -243,6 +269,8 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
                       class_weight=_class_weight(train, y_train), **fit_kw)
         except KeyboardInterrupt:  # a second Ctrl-C: stop immediately
             ctx.interrupted = ctx.interrupted or 2
+    if worker is not None:  # multi-worker: evaluate, plot and save on one device
+        model = worker.local_model(model, result, train)
     epochs_done = len(ctx.history.get("loss", []))
     if ctx.interrupted is not None:
         epochs_done = load_state(run_dir)["epochs_done"] if (run_dir / "state.json").is_file() else 0
@@ -254,7 +282,7 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
     elif epochs_done < train.epochs:
         status = f"stopped early after {epochs_done} epochs"
 
-    if not len(arrays.x_test):
+    if not n_samples(arrays.x_test):
         test = {}
     elif streamed(arrays.x_test) or streamed(arrays.y_test):
         test = model.evaluate(batches(arrays.x_test, arrays.y_test, train.batch_size, backend), verbose=0,
@@ -269,6 +297,10 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
         "test": {k: float(v) for k, v in test.items()},
     }
     atomic_keras_save(model, run_dir / "model.keras")
+    from ..lower import named_submodels
+
+    for key, sub in named_submodels(result, model).items():  # usable on their own, e.g. a trained encoder
+        atomic_keras_save(sub, run_dir / "models" / f"{key}.keras")
     write_history(run_dir, ctx.history)
     atomic_write_json(run_dir / "metrics.json", metrics)
     from .plots import write_plots
@@ -277,6 +309,8 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
     info.update(status=status, epochs_done=epochs_done, best_epoch=ctx.best_epoch,
                 ended=datetime.now(timezone.utc).isoformat(), seconds=round(time.perf_counter() - t0, 3))
     atomic_write_json(run_dir / "run.json", info)
+    if worker is not None:
+        worker.done()
     return run_dir, metrics
 
 

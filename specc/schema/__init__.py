@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ..layers import AnyLayer
 from .compile import Compile
 from .data import Data
+from .reuse import BlockDef, Include, SubModel, Vars
 from .train import Train
 
 SPEC_VERSION = 1
@@ -47,6 +48,14 @@ class Spec(BaseModel):
     )
     description: str | None = None
     seed: int | None = Field(None, description="One seed for weights, shuffling and dropout: repeatable runs.")
+    vars: Vars | None = Field(None, description="Variables: `${name}` in any value stands for the variable's value "
+                              "(see docs/graphs.md#variables). Set one from the command line with --set vars.NAME=V.")
+    include: list[Include] | None = Field(
+        None, description="Files (relative to this one, inside the project) whose `blocks`, `models` and `vars` "
+                          "this spec can use.")
+    blocks: dict[str, BlockDef] | None = Field(None, description="Named, parameterized sub-graphs for `type: Block`.")
+    models: dict[str, SubModel] | None = Field(
+        None, description="Named sub-models for `type: Model`: one set of weights for every use.")
     layers: list[AnyLayer] = Field(
         min_length=1,
         description="The layers, in order. Each feeds the next unless it names its `inputs`.",
@@ -65,4 +74,4 @@ class Spec(BaseModel):
         return value
 
 
-__all__ = ["Budget", "Spec", "Compile", "Train", "Data", "SPEC_VERSION", "SUPPORTED_VERSIONS"]
+__all__ = ["Budget", "Spec", "BlockDef", "SubModel", "Compile", "Train", "Data", "SPEC_VERSION", "SUPPORTED_VERSIONS"]

@@ -1,14 +1,17 @@
 """The `compile` section: optimizer (with schedule and clipping), loss, metrics.
 
 Every name is allow-listed and maps to a Keras class explicitly; nothing from
-a spec reaches Keras's deserializers.
+a spec reaches Keras's deserializers. A model with several outputs takes one
+loss for all of them or a mapping ``{output_name: loss}``, optional
+``loss_weights`` and metrics per output; that the names are the model's
+outputs is checked in specc/analysis/checks.py.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, field_validator, model_validator
 
 PosFloat = Annotated[float, Field(gt=0)]
 UnitFloat = Annotated[float, Field(ge=0, lt=1)]
@@ -236,6 +239,28 @@ METRICS = {
 MetricName = Literal[tuple(METRICS)]
 
 
+class Losses(RootModel[dict[str, Loss]]):
+    """One loss per model output: ``{output_name: loss}``."""
+
+    @property
+    def canonical(self) -> str:
+        """The losses as text, ``digit: sparse_categorical_crossentropy, high: binary_crossentropy``."""
+        return ", ".join(f"{name}: {loss.canonical}" for name, loss in self.root.items())
+
+
+def _loss_kind(value: Any) -> str:
+    """One loss (a name, or a mapping with `type`) or a mapping of losses per output."""
+    if isinstance(value, (Loss, str)) or (isinstance(value, dict) and "type" in value):
+        return "one"
+    return "per_output"
+
+
+LossSpec = Annotated[
+    Union[Annotated[Loss, Tag("one")], Annotated[Losses, Tag("per_output")]], Discriminator(_loss_kind)
+]
+MetricList = list[MetricName]
+
+
 class Compile(_Model):
     """How the model is optimized: what Keras's ``model.compile`` takes."""
 
@@ -243,8 +268,16 @@ class Compile(_Model):
         default_factory=lambda: Adam(type="Adam"),
         description="A name (adam, sgd, ...) or a mapping with `type` and the optimizer's arguments.",
     )
-    loss: Loss = Field(description="A Keras loss name or a mapping with `type` and arguments.")
-    metrics: list[MetricName] = Field(default_factory=list)
+    loss: LossSpec = Field(
+        description="A Keras loss name or a mapping with `type` and arguments, for every output; or, for a model "
+        "with several outputs, a mapping from output name to loss."
+    )
+    loss_weights: dict[str, Annotated[float, Field(ge=0)]] | None = Field(
+        None, description="Weight of each output's loss in the total loss, by output name (default 1 each)."
+    )
+    metrics: Union[MetricList, dict[str, MetricList]] = Field(
+        default_factory=list, description="Metrics for every output, or a mapping from output name to metrics."
+    )
 
     @field_validator("optimizer", mode="before")
     @classmethod
@@ -256,13 +289,48 @@ class Compile(_Model):
     @field_validator("loss", mode="before")
     @classmethod
     def _loss_short_form(cls, value):
-        return {"type": value} if isinstance(value, str) else value
+        if isinstance(value, str):
+            return {"type": value}
+        if isinstance(value, dict) and "type" not in value:  # per output: `{digit: mse}`
+            return {k: {"type": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
 
-    def keras_metrics(self):
+    def loss_for(self, output: str | None) -> Loss | None:
+        """The loss of one output (None: a per-output mapping that leaves it out)."""
+        return self.loss if isinstance(self.loss, Loss) else self.loss.root.get(output)
+
+    def keras_loss(self, outputs: list[str], keras_names: list[str] | None = None):
+        """The loss for ``model.compile``: one loss for a single output, else a dict keyed by Keras's output
+        names (``keras_names``, in the order of ``outputs``), a fresh loss object per output."""
+        if len(outputs) == 1:
+            return self.loss_for(outputs[0]).to_keras()
+        return {k: self.loss_for(o).to_keras() for o, k in zip(outputs, keras_names or outputs)}
+
+    def keras_loss_weights(self, outputs: list[str], keras_names: list[str] | None = None):
+        if self.loss_weights is None:
+            return None
+        weights = [float(self.loss_weights.get(o, 1.0)) for o in outputs]
+        if len(outputs) == 1:
+            return weights
+        return dict(zip(keras_names or outputs, weights))
+
+    def metric_names(self, output: str) -> list[str]:
+        return list(self.metrics) if isinstance(self.metrics, list) else list(self.metrics.get(output, []))
+
+    def keras_metrics(self, outputs: list[str] | None = None, keras_names: list[str] | None = None):
+        """Metrics for ``model.compile``: a list for a single output (as before), else a dict keyed by Keras's
+        output names with fresh metric objects per output."""
         import keras
 
-        out = []
-        for name in self.metrics:
-            cls = METRICS[name]
-            out.append(name if cls is None else getattr(keras.metrics, cls)(name=name))
-        return out
+        def make(names):
+            out = []
+            for name in names:
+                cls = METRICS[name]
+                out.append(name if cls is None else getattr(keras.metrics, cls)(name=name))
+            return out
+
+        if outputs is None:
+            return make(self.metrics if isinstance(self.metrics, list) else [m for v in self.metrics.values() for m in v])
+        if len(outputs) == 1:
+            return make(self.metric_names(outputs[0]))
+        return {k: make(self.metric_names(o)) for o, k in zip(outputs, keras_names or outputs)}

@@ -27,22 +27,37 @@ class SklearnSource(_Model):
     )
 
 
+Named = Annotated[dict[str, str], Field(min_length=1)]  # model input/output name -> array name or file
+
+
 class NpzSource(_Model):
-    """Arrays from a NumPy .npz file."""
+    """Arrays from a NumPy .npz file. For a model with several inputs or outputs, `x` and `y` map each input
+    and output name to the name of its array in the file."""
 
     type: Literal["npz"]
     path: str = Field(description="Path to the .npz file, relative to the spec file.")
-    x: str = Field("x", description="Name of the features array in the file.")
-    y: str | None = Field("y", description="Name of the labels array; null for unlabelled data.")
+    x: Union[str, Named] = Field(
+        "x", description="Name of the features array in the file, or a mapping from input name to array name."
+    )
+    y: Union[str, Named, None] = Field(
+        "y", description="Name of the labels array, or a mapping from output name to array name; null for "
+        "unlabelled data."
+    )
 
 
 class NpySource(_Model):
     """A pair of NumPy .npy files: features and labels. Read memory-mapped, so a large file is not read
-    whole before it is needed."""
+    whole before it is needed. For a model with several inputs or outputs, `x` and `y` map each input and
+    output name to its file."""
 
     type: Literal["npy"]
-    x: str = Field(description="Path to the features .npy file, relative to the spec file.")
-    y: str | None = Field(None, description="Path to the labels .npy file; null for unlabelled data.")
+    x: Union[str, Named] = Field(
+        description="Path to the features .npy file, relative to the spec file, or a mapping from input name to path."
+    )
+    y: Union[str, Named, None] = Field(
+        None, description="Path to the labels .npy file, or a mapping from output name to path; null for "
+        "unlabelled data."
+    )
 
 
 class CsvSource(_Model):
@@ -162,20 +177,26 @@ class Data(_Model):
     )
     window: Window | None = Field(None, description="Cut a series into windows for sequence forecasting.")
     reshape: list[Annotated[int, Field(ge=-1)]] | None = Field(
-        None, description="Reshape each sample, e.g. [8, 8, 1] to feed flat digits to a CNN."
+        None, description="Reshape each sample, e.g. [8, 8, 1] to feed flat digits to a CNN (with several inputs: "
+        "each input's samples)."
     )
     rescale: float | None = Field(None, description="Multiply the features by this, e.g. 0.0625 for digits.")
     normalize: bool = Field(
-        False, description="Standardize each feature (z-score) with the training split's mean and standard deviation; "
-        "the statistics are saved with the run and reused by evaluate and predict."
+        False, description="Standardize each feature (z-score) with the training split's mean and standard deviation "
+        "(with several inputs: each input's own); the statistics are saved with the run and reused by evaluate and "
+        "predict."
     )
     labels: Literal["auto", "sparse", "one_hot", "raw"] = Field(
-        "auto", description="Label encoding; auto picks one-hot for categorical_crossentropy."
+        "auto", description="Label encoding; auto picks one-hot for categorical_crossentropy (with several outputs: "
+        "per output, from its loss; another value applies to every output)."
     )
     target: Literal["labels", "input"] = Field(
         "labels", description="`input` trains an autoencoder: the target is the (clean) input."
     )
     noise: Annotated[float, Field(ge=0)] = Field(0.0, description="Gaussian noise stddev added to inputs (denoising).")
+    classes: list[Union[int, str]] | None = Field(
+        None, min_length=1, description="Keep only the samples of these classes (labels as the source gives them) "
+        "and number them 0, 1, ... in this order: e.g. [5, 6, 7, 8, 9] trains on the digits 5-9 as classes 0-4.")
 
     @model_validator(mode="after")
     def _consistent(self):

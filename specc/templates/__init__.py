@@ -2,7 +2,7 @@
 
 Each template is a complete, commented spec that validates without warnings, is in `specc fmt`'s
 canonical layout and trains as written on data bundled with scikit-learn (tests/test_init.py checks all
-three). To add one: write ``NAME.yaml`` here and list it below.
+three); `fine-tuning` also writes the small pretrained model it starts from. To add one: write ``NAME.yaml`` here and list it below.
 """
 
 from __future__ import annotations
@@ -15,7 +15,15 @@ TEMPLATES: dict[str, str] = {
     "autoencoder": "convolutional autoencoder that rebuilds its input (sklearn digits, target: input)",
     "sequence-rnn": "stacked LSTMs over sequences (sklearn digits read row by row, reshape [8, 8])",
     "regression": "MLP with one linear output and mean squared error (sklearn diabetes, labels: raw)",
+    "fine-tuning": "a pretrained CNN's frozen convolutions with a new head (writes the base model beside it)",
 }
+
+# Files a template needs beside the spec it writes (relative paths, copied from this package).
+EXTRA_FILES: dict[str, list[str]] = {"fine-tuning": ["pretrained/digits_0_4.keras"]}
+
+
+def template_file(relative: str) -> bytes:
+    return resources.files(__package__).joinpath(relative).read_bytes()
 
 
 def template_text(name: str) -> str:
