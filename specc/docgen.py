@@ -32,6 +32,7 @@ CATEGORIES = [
     ("embedding", "Embedding"),
     ("recurrent", "Recurrent"),
     ("wrapper", "Wrappers"),
+    ("reuse", "Reuse: blocks, sub-models, shared layers"),
 ]
 
 
