@@ -378,9 +378,7 @@ class _Expander:
         if use_name is None:
             k = self.use_counts.get(name, 0)
             self.use_counts[name] = k + 1
-            use_name = name if k == 0 else f"{name}_{k}"
-            if group:
-                use_name = f"{group[-2]}_{use_name}"
+            use_name = name if k == 0 else f"{name}_{k}"  # (a use inside a block is named by _copy_block)
         elif not isinstance(use_name, str) or not _LAYER_NAME.match(use_name):
             self._error(doc, "E102", f"name must start with a letter or _ and hold only letters, digits, _ . and -. "
                         f"Received: {use_name!r}", path + ("name",))

@@ -70,10 +70,7 @@ def _graph_model(keras, graph, name: str, cache: dict, float32_outputs: bool = F
         if isinstance(layer, Model):
             built = _submodel(keras, layer, cache, node.name if calls[layer._sub.key] == 1 else None)
         elif isinstance(layer, Shared):
-            target = layer.layer
-            while isinstance(graph.by_name[target].layer, Shared):
-                target = graph.by_name[target].layer.layer
-            built = layers[target]
+            built = layers[layer._root]
         else:
             built = layer.to_keras(node.name)
             if mixed and float32_outputs and node.name in outputs:
@@ -98,9 +95,8 @@ def named_submodels(result: CheckResult, model) -> dict:
 def _submodel(keras, layer: Model, cache: dict, name: str | None):
     """The Keras model a `type: Model` node calls: built once per sub-model; a saved one with its weights."""
     sub = layer._sub
-    key = (sub.key, layer.trainable, layer.trainable_from)
-    if key in cache:
-        return cache[key]
+    if sub.key in cache:  # one object per sub-model: every call shares its weights (and its first call's freezing)
+        return cache[sub.key]
     if sub.saved is None:
         model = _graph_model(keras, sub.graph, name or sub.key, cache)
     else:
@@ -118,5 +114,5 @@ def _submodel(keras, layer: Model, cache: dict, name: str | None):
             frozen = frozen and inner.name != layer.trainable_from
             if frozen:
                 inner.trainable = False
-    cache[key] = model
+    cache[sub.key] = model
     return model

@@ -233,7 +233,7 @@ def build_diagram(result) -> Diagram:
         raise PlotError("the spec has errors; nothing to draw")
     consumers = graph.consumers()
     outputs = set(graph.outputs)
-    groups = {name: uses[0] for name, uses in getattr(result, "groups", {}).items() if uses}
+    groups = {name: uses[0] for name, uses in result.groups.items() if uses}
     box_of: dict[str, Box] = {}
     boxes: list[Box] = []
     signatures: dict[str, str] = {}

@@ -6,13 +6,10 @@ serving signature, the LiteRT interpreter, onnxruntime) and its predictions are 
 """
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_cli
-from test_imports import HEAVY, PROBE
+from conftest import probe_cli, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -215,10 +212,8 @@ def test_a_model_the_converter_cannot_handle_is_a_clear_error(tmp_path):
 
 
 def _probe(*args):
-    out = subprocess.run([sys.executable, "-c", PROBE.format(args=[str(a) for a in args], heavy=HEAVY)],
-                         capture_output=True, text=True, cwd=ROOT, timeout=60)
-    line = next(x for x in out.stdout.splitlines() if x.startswith("@@"))
-    return json.loads(line[2:]), out.stderr
+    code, heavy, out = probe_cli(*args)
+    return {"code": code, "heavy": heavy}, out.stderr
 
 
 def test_run_dir_problems_are_one_line_errors_without_tensorflow(tmp_path):

@@ -588,34 +588,18 @@ def test_usage_errors_and_force(tmp_path):
     assert run_cli("import", "-o", target).returncode == 2
 
 
-PROBE = """
-import sys, runpy, json
-sys.argv = ["specc", *{args!r}]
-try:
-    runpy.run_module("specc", run_name="__main__")
-except SystemExit as e:
-    code = e.code
-else:
-    code = 0
-print("@@" + json.dumps({{"code": code, "heavy": [m for m in {heavy!r} if m in sys.modules]}}))
-"""
 
 
 def test_import_does_not_import_tensorflow(tmp_path):
-    import subprocess
-    import sys
-
-    from test_imports import HEAVY
+    from conftest import probe_cli
 
     model = small_sequential()
     model.save(tmp_path / "m.keras")
     (tmp_path / "m.json").write_text(model.to_json())
     for source in ("m.keras", "m.json"):
         args = ["import", str(tmp_path / source), "-o", str(tmp_path / "m.yaml"), "--force"]
-        out = subprocess.run([sys.executable, "-c", PROBE.format(args=args, heavy=HEAVY)], capture_output=True,
-                             text=True, cwd=ROOT, timeout=120)
-        result = json.loads(next(x for x in out.stdout.splitlines() if x.startswith("@@"))[2:])
-        assert result == {"code": 0, "heavy": []}, out.stderr
+        code, heavy, out = probe_cli(*args)
+        assert (code, heavy) == (0, []), out.stderr
 
 
 def test_keras_2_functional_config():

@@ -2,12 +2,11 @@
 
 import json
 import re
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import HEAVY, ROOT, probe_cli, run_cli
 
 from specc import plot
 from specc.check import check_file, check_text
@@ -287,30 +286,14 @@ def test_write_is_atomic_and_replaces_the_old_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["d.mmd"]  # no temporary file left behind
 
 
-PROBE = """
-import sys, runpy
-sys.argv = ["specc", *{args!r}]
-try:
-    runpy.run_module("specc", run_name="__main__")
-except SystemExit as e:
-    code = e.code
-else:
-    code = 0
-import json
-print("@@" + json.dumps({{"code": code, "heavy": [m for m in {heavy!r} if m in sys.modules]}}))
-"""
 
 
 @pytest.mark.parametrize("suffix", [".mmd", ".md", ".svg"])
 def test_plot_does_not_import_tensorflow(suffix, tmp_path):
     args = ["plot", "specs/course_cnn.yaml", "-o", str(tmp_path / f"d{suffix}")]
-    heavy = ("tensorflow", "keras", "numpy", "jax", "torch", "sklearn", "matplotlib")
-    out = subprocess.run([sys.executable, "-c", PROBE.format(args=args, heavy=heavy)],
-                         capture_output=True, text=True, cwd=ROOT, timeout=60)
-    line = next(s for s in out.stdout.splitlines() if s.startswith("@@"))
-    result = json.loads(line[2:])
-    assert result["code"] in (0, None), out.stdout + out.stderr
-    assert result["heavy"] == [], f"{args} imported {result['heavy']}"
+    code, heavy, out = probe_cli(*args, heavy=(*HEAVY, "matplotlib"))
+    assert code in (0, None), out.stdout + out.stderr
+    assert heavy == [], f"{args} imported {heavy}"
     assert (tmp_path / f"d{suffix}").stat().st_size > 100
 
 

@@ -7,7 +7,6 @@ includes, models, model_call); this file checks what the expansion builds.
 from __future__ import annotations
 
 import json
-import os
 import textwrap
 from pathlib import Path
 
@@ -15,8 +14,6 @@ import pytest
 
 from specc.check import check_file, check_text
 from specc.expand import _Bad, _eval, _Unknown, _Value
-
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
 def write(folder: Path, name: str, text: str) -> Path:

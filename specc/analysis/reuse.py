@@ -75,6 +75,7 @@ class Resolver:
                                               f"weights again", node.loc + ("layer",)))
             return
         node.layer._target = target.layer
+        node.layer._root = target.name
 
     # -- sub-models from `models:` ---------------------------------------------
     def _named(self, layer: Model, loc: tuple) -> SubModelInfo | None:
@@ -119,6 +120,8 @@ class Resolver:
 
     # -- saved models ----------------------------------------------------------
     def _saved(self, layer: Model, loc: tuple) -> SubModelInfo | None:
+        from pydantic import ValidationError
+
         from ..importer import ImportFailure, import_config, read_model_config
         from ..schema.reuse import SubModel
 
@@ -154,10 +157,11 @@ class Resolver:
         try:
             sub = SubModel.model_validate({"layers": data["layers"],
                                            "outputs": [layer.output] if layer.output else data.get("outputs")})
-        except Exception as e:  # a model that imports but does not validate is specc's bug; say so plainly
+            namespace = _Namespace(data)
+        except ValidationError as e:  # a model that imports but does not validate is specc's bug; say so plainly
             self.errors.append(self.doc.error("E208", f"cannot use the saved model: {str(e).splitlines()[0]}", where))
             return None
-        inner = Resolver(_Namespace(data), sub_doc, path.parent, errors := [])
+        inner = Resolver(namespace, sub_doc, path.parent, errors := [])
         info = inner._check(key, sub, ())
         if errors or info is None:
             first = errors[0].message if errors else "it has no single output"

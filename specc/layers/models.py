@@ -84,6 +84,7 @@ class Shared(Layer):
     category = "reuse"
 
     _target: Any = PrivateAttr(None)  # the shared node's Layer, set by the graph pass
+    _root: Any = PrivateAttr(None)  # that node's name (a share of a share names the original)
     _built: Any = PrivateAttr(None)  # the input shapes its weights were built for
 
     def default_name(self) -> str:
