@@ -472,7 +472,7 @@ def evaluate(
 def predict(
     run_dir: Path = typer.Argument(..., help="A run directory written by `specc train`."),
     input: Path = typer.Argument(..., help="Inputs: .npz, .npy, .csv or an image file/folder."),
-    output: Path = typer.Option(..., "--output", "-o", help="Where to write predictions (.npy or .csv)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write predictions (.npy, .npz: one array per output, or .csv)."),
 ):
     """Predictions of a trained run for new inputs (class names for classifiers in CSV)."""
     from .runners import RunError

@@ -6,6 +6,7 @@ evaluate with the CLI, or call the runners in-process where only the result matt
 
 import csv
 import json
+import os
 import shutil
 
 import numpy as np
@@ -133,6 +134,26 @@ def test_evaluate_data_reproduces_the_test_metrics(csv_run):
     assert out.returncode == 0, out.stderr
     metrics = json.loads((d / "run" / "metrics.json").read_text())
     assert json.loads(out.stdout) == pytest.approx(metrics["test"], abs=1e-5)
+
+
+def test_library_calls_leave_the_stream_mode_as_they_found_it(csv_run, tmp_path, monkeypatch):
+    """evaluate/predict read the data the way the run was trained, within the call only: an environment change
+    would follow the process into every later run and child process (it once broke unrelated tests)."""
+    from specc.runners.data import stream_mode
+    from specc.runners.evaluate import evaluate_run
+    from specc.runners.predict import predict_run
+
+    d, _ = csv_run
+    monkeypatch.delenv("SPECC_STREAM", raising=False)
+    assert json.loads((d / "run" / "run.json").read_text())["stream"] == "auto"
+    run = json.loads((d / "run" / "run.json").read_text())
+    (d / "run" / "run.json").write_text(json.dumps({**run, "stream": "never"}))
+    try:
+        evaluate_run(d / "run")
+        predict_run(d / "run", d / "test.csv", tmp_path / "p.csv")
+    finally:
+        (d / "run" / "run.json").write_text(json.dumps(run))
+    assert "SPECC_STREAM" not in os.environ and stream_mode() == "auto"
 
 
 def test_evaluate_data_on_other_data_and_its_errors(csv_run, tmp_path):

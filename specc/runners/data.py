@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -271,19 +273,26 @@ def _rows(a, index):
     return a.subset(index) if streamed(a) else a[index]
 
 
-def follow_run_stream_mode(info: dict) -> None:
-    """Resume, evaluate and predict read the data the way the run was trained (streamed or in memory),
-    unless SPECC_STREAM is set explicitly: the data fingerprints of the two ways differ."""
-    import os
+_RUN_STREAM: ContextVar[str | None] = ContextVar("specc_run_stream", default=None)
 
-    if STREAM_ENV not in os.environ and info.get("stream") in ("auto", "always", "never"):
-        os.environ[STREAM_ENV] = info["stream"]
+
+@contextmanager
+def run_stream_mode(info: dict):
+    """Within: resume, evaluate, predict and export read the data the way the run was trained (streamed or in
+    memory), unless SPECC_STREAM is set explicitly: the data fingerprints of the two ways differ. A context, not
+    an environment change, so a library call leaves no trace in the process or in later child processes."""
+    mode = info.get("stream") if info.get("stream") in ("auto", "always", "never") else None
+    token = _RUN_STREAM.set(mode)
+    try:
+        yield
+    finally:
+        _RUN_STREAM.reset(token)
 
 
 def stream_mode() -> str:
     import os
 
-    mode = os.environ.get(STREAM_ENV, "auto").strip().lower() or "auto"
+    mode = os.environ.get(STREAM_ENV, "").strip().lower() or _RUN_STREAM.get() or "auto"
     aliases = {"1": "always", "true": "always", "yes": "always", "0": "never", "false": "never", "no": "never"}
     mode = aliases.get(mode, mode)
     if mode not in ("auto", "always", "never"):

@@ -27,9 +27,6 @@ def open_run(run_dir: Path):
         raise RunError(f"{run_dir / 'run.json'}: not valid JSON ({e})") from None
     if result.spec.data is None:
         raise RunError(f"{run_dir / 'spec.yaml'} has no `data` section")
-    from .data import follow_run_stream_mode
-
-    follow_run_stream_mode(info)
     return result, info
 
 
@@ -50,10 +47,17 @@ def evaluate_run(run_dir: Path, data: Path | None = None) -> dict:
     For a model whose data is given per input/output name, a .npz with one array per input and output. The
     metrics are named as Keras reports them (``loss``, and per output ``digit_loss``, ``digit_accuracy``, ...).
     """
-    from .data import load_arrays, load_preprocessing, prepare_new, read_new_data
+    from .data import run_stream_mode
 
     run_dir = Path(run_dir)
     result, info = open_run(run_dir)
+    with run_stream_mode(info):
+        return _evaluate(run_dir, data, result, info)
+
+
+def _evaluate(run_dir: Path, data: Path | None, result, info: dict) -> dict:
+    from .data import load_arrays, load_preprocessing, prepare_new, read_new_data
+
     import_keras()
     if data is not None:
         prep = load_preprocessing(run_dir, result, info)

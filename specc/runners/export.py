@@ -297,13 +297,14 @@ def _split_inputs(model, run_dir: Path, n: int):
         sources = [s for s in (data.source, data.validation, data.test) if s is not None]
         if any(s.type not in CHEAP_SOURCES for s in sources):
             return None
-        from .data import follow_run_stream_mode, load_arrays
+        from .data import load_arrays, run_stream_mode
 
         try:
-            follow_run_stream_mode(json.loads((Path(run_dir) / "run.json").read_text()))
+            info = json.loads((Path(run_dir) / "run.json").read_text())
         except (OSError, ValueError):
-            pass
-        arrays = load_arrays(result, Path(run_dir), result.spec.seed)
+            info = {}
+        with run_stream_mode(info):
+            arrays = load_arrays(result, Path(run_dir), result.spec.seed)
     except Exception:  # noqa: BLE001 - the data moved or changed: random inputs check parity just as well
         return None
     from .pipeline import _take, n_samples

@@ -27,7 +27,7 @@ def predict_run(run_dir: Path, input: Path, output: Path) -> int:
     """Write predictions for ``input`` to ``output``; return how many samples were predicted."""
     import numpy as np
 
-    from .data import load_preprocessing, prepare_new, read_new_data
+    from .data import load_preprocessing, prepare_new, read_new_data, run_stream_mode
     from .evaluate import load_run_model, open_run
     from .files import atomic_write_bytes, atomic_write_text
 
@@ -37,20 +37,21 @@ def predict_run(run_dir: Path, input: Path, output: Path) -> int:
         raise RunError(f"{output}: the output must be a .npy (raw outputs) or a .csv file, or a .npz (raw outputs, "
                        f"one array per output name)")
     result, info = open_run(run_dir)
-    prep = load_preprocessing(run_dir, result, info)
-    raw = read_new_data(Path(input), result, prep, labels=False)
-    x, _ = prepare_new(raw, result, prep, labels=False)
-    model = load_run_model(run_dir)
     from .pipeline import batches, streamed
 
-    batch_size = result.spec.train.batch_size
-    if streamed(x):  # a large .npy or images folder: read and prepared batch by batch
-        from .backend import import_keras
+    with run_stream_mode(info):  # new data streams as the training data did
+        prep = load_preprocessing(run_dir, result, info)
+        raw = read_new_data(Path(input), result, prep, labels=False)
+        x, _ = prepare_new(raw, result, prep, labels=False)
+        model = load_run_model(run_dir)
+        batch_size = result.spec.train.batch_size
+        if streamed(x):  # a large .npy or images folder: read and prepared batch by batch
+            from .backend import import_keras
 
-        x = batches(x, None, batch_size, import_keras().backend.backend())
-        out = model.predict(x, verbose=0)
-    else:
-        out = model.predict(x, batch_size=batch_size, verbose=0)
+            x = batches(x, None, batch_size, import_keras().backend.backend())
+            out = model.predict(x, verbose=0)
+        else:
+            out = model.predict(x, batch_size=batch_size, verbose=0)
     outputs = result.graph.outputs
     if isinstance(out, dict):
         out = {name: np.asarray(out[name]) for name in outputs}

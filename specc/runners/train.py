@@ -117,6 +117,14 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
               resume: Path | None = None, device: str = "auto", cluster=None) -> tuple[Path, dict]:
     """Train; returns (run directory, metrics). Raises RunError for user problems, Interrupted on a signal.
     `cluster` (distribute.Cluster): this process is one worker of a data-parallel run."""
+    from contextlib import ExitStack
+
+    with ExitStack() as scope:  # what holds while this run trains (a resumed run's way of reading its data)
+        return _train_run(scope, result, spec_path, run_dir, quiet, resume, device, cluster)
+
+
+def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path | None, quiet: bool,
+               resume: Path | None, device: str, cluster) -> tuple[Path, dict]:
     # --- multi-worker training (distribute.py): join the cluster before Keras is imported ---
     worker = None
     if cluster is not None:
@@ -145,14 +153,14 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
         raise RunError("the spec has no `compile` section (optimizer and loss); add one to train")
     info: dict = {}
     if resume is not None:
-        from .data import follow_run_stream_mode
+        from .data import run_stream_mode
 
         run_dir = Path(resume)
         if not (run_dir / "state.json").is_file():
             raise RunError(f"{run_dir} has no state.json: nothing to resume (was it trained by specc?)")
         base = run_dir
         info = _read_json(run_dir / "run.json")
-        follow_run_stream_mode(info)
+        scope.enter_context(run_stream_mode(info))
     else:
         base = Path(spec_path).resolve().parent
         run_dir = Path(run_dir) if run_dir is not None else default_run_dir(result)
