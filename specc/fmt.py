@@ -149,6 +149,13 @@ def _reorder(node, model, depth: int, indent: int):
             node.fa.set_block_style()
 
 
+def _layer_list(layers, indent: int) -> None:
+    """A list of layers: block style, each layer in flow style when it fits (see _reorder)."""
+    for item in layers:
+        _reorder(item, _model_for(Layer, item), 2, indent)
+    layers.fa.set_block_style()
+
+
 class FormatError(Exception):
     pass
 
@@ -170,10 +177,23 @@ def format_text(text: str) -> str:
         if field is None:
             continue
         if key == "layers":
-            for item in data[key]:
-                _reorder(item, _model_for(Layer, item), 2, 4)
-            layers = data[key]
-            layers.fa.set_block_style()
+            _layer_list(data[key], 4)
+            continue
+        if key in ("models", "blocks") and isinstance(data[key], CommentedMap):
+            # each entry as a small spec: its keys in order, its layers one per line like the spec's own
+            entry_model = _models_in(field.annotation)[0]
+            for entry in data[key].values():
+                if not isinstance(entry, CommentedMap):
+                    continue
+                _sort_keys(entry, entry_model)
+                for k in entry:
+                    if k == "layers":
+                        _layer_list(entry[k], 8)
+                    else:
+                        sub = entry_model.model_fields.get(k)
+                        _reorder(entry[k], _model_for(sub.annotation, entry[k]) if sub else None, 3, 6)
+                entry.fa.set_block_style()
+            data[key].fa.set_block_style()
             continue
         _reorder(data[key], _model_for(field.annotation, data[key]), 1, 0)
     out = io.StringIO()

@@ -355,3 +355,43 @@ def test_validate_checks_a_block_library_as_a_library(project, cli):
     assert good.returncode == 0, good.stdout
     bad = cli("validate", project / "lib" / "bad.yaml")
     assert bad.returncode == 1 and ":3:13: error[E102]: layers must be a list" in bad.stdout
+
+
+def test_fmt_lays_out_models_and_blocks_like_the_spec_layers():
+    from specc.fmt import format_text
+
+    text = textwrap.dedent("""
+        specc: 1
+        layers:
+          - {type: Input, shape: [64]}
+          - {type: Model, model: encoder}
+          - {type: Block, block: b}
+        models:
+          encoder:
+            outputs: [dense]
+            layers: [{type: Input, shape: [64]}, {units: 16, type: Dense, activation: relu}]
+        blocks:
+          b:
+            layers:
+              - type: Dense
+                units: 4
+            params: {units: 3}
+        """).lstrip()
+    assert format_text(text) == textwrap.dedent("""
+        specc: 1
+        blocks:
+          b:
+            params: {units: 3}
+            layers:
+              - {type: Dense, units: 4}
+        models:
+          encoder:
+            layers:
+              - {type: Input, shape: [64]}
+              - {type: Dense, units: 16, activation: relu}
+            outputs: [dense]
+        layers:
+          - {type: Input, shape: [64]}
+          - {type: Model, model: encoder}
+          - {type: Block, block: b}
+        """).lstrip()
