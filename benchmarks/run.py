@@ -33,19 +33,29 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
-# name -> (spec, sample shape, classes (0 for token ids), samples: full, quick, epochs: full, quick)
+# name -> spec, sample shape, classes (0 for token ids), and (samples, epochs) for each size
 CASES = {
-    "mlp": ("mlp.yaml", (784,), 10, (24000, 4000), (4, 2)),
-    "cnn": ("cnn.yaml", (28, 28, 1), 25, (24000, 4000), (3, 2)),
-    "bilstm": ("bilstm.yaml", (200,), 2, (4000, 800), (2, 2)),
-    "vgg": ("vgg.yaml", (32, 32, 3), 10, (4000, 800), (2, 2)),
+    "mlp": ("mlp.yaml", (784,), 10, {"cpu": (24000, 4), "quick": (4000, 2), "gpu": (60000, 4)}),
+    "cnn": ("cnn.yaml", (28, 28, 1), 25, {"cpu": (24000, 3), "quick": (4000, 2), "gpu": (60000, 4)}),
+    "bilstm": ("bilstm.yaml", (200,), 2, {"cpu": (4000, 2), "quick": (800, 2), "gpu": (8000, 3)}),
+    "vgg": ("vgg.yaml", (32, 32, 3), 10, {"cpu": (4000, 2), "quick": (800, 2), "gpu": (20000, 3)}),
+    "vgg16": ("vgg16.yaml", (224, 224, 3), 1000, {"cpu": (400, 2), "quick": (80, 2), "gpu": (1600, 3)}),
+}
+DEFAULT_CASES = {"cpu": ["mlp", "cnn", "bilstm", "vgg"], "gpu": ["mlp", "cnn", "bilstm", "vgg16"]}
+RECURRENT = {"bilstm"}
+
+# variant -> (specc's arguments, the hand-written twin's arguments it is compared with)
+VARIANTS = {
+    "float32": ([], ["--precision", "float32"]),
+    "mixed": (["--set", "train.precision=mixed_bfloat16"], ["--precision", "mixed_bfloat16"]),
+    "fast": (["--fast"], ["--precision", "mixed_bfloat16"]),
 }
 
 
 def make_data(name: str, n: int, folder: Path) -> Path:
     import numpy as np
 
-    _, shape, classes, _, _ = CASES[name]
+    _, shape, classes, _ = CASES[name]
     rng = np.random.default_rng(0)
     if name == "bilstm":
         x = rng.integers(1, 10000, (n, *shape)).astype("float32")
@@ -58,77 +68,131 @@ def make_data(name: str, n: int, folder: Path) -> Path:
 
 
 def run_process(cmd, env, timings: Path) -> dict:
+    """One training process: its wall time, first step, epoch times and peak RSS; or the error it ended with."""
     timings.unlink(missing_ok=True)
-    t0 = time.time()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**env, "SPECC_TIMINGS": str(timings)},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.time() - t0
-    out, err = proc.communicate()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(map(str, cmd))} failed:\n{err.decode()[-3000:]}")
+    with tempfile.TemporaryFile() as log:
+        t0 = time.time()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**env, "SPECC_TIMINGS": str(timings)}, stdout=log, stderr=log)
+        _, status, usage = os.wait4(proc.pid, 0)  # this process's own peak RSS
+        wall = time.time() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            log.seek(0)
+            text = log.read().decode(errors="replace").strip().splitlines()
+            errors = [line for line in text if "Error" in line or "error:" in line] or text or [f"exit {proc.returncode}"]
+            return {"error": errors[-1].strip()[-300:]}
     events = [json.loads(line) for line in timings.read_text().splitlines()]
     first = next(e["t"] for e in events if e["event"] == "first_step")
     epochs = [e["seconds"] for e in events if e["event"] == "epoch"]
-    return {"wall_s": wall, "first_step_s": first - t0, "epoch_s": epochs,
-            "peak_rss_mb": usage.ru_maxrss / 1024}
+    return {"wall_s": wall, "first_step_s": first - t0, "epoch_s": epochs, "peak_rss_mb": usage.ru_maxrss / 1024}
 
 
-def bench_training(names, rounds: int, quick: bool) -> list[dict]:
+def summarize(items: list[dict], train_samples: int) -> dict:
+    errors = [i["error"] for i in items if "error" in i]
+    if errors:
+        return {"error": errors[0]}
+    steady = [train_samples / s for item in items for s in item["epoch_s"][1:]]
+    return {
+        "wall_s": min(i["wall_s"] for i in items),
+        "first_step_s": min(i["first_step_s"] for i in items),
+        "samples_per_s": statistics.median(steady) if steady else None,
+        "peak_rss_mb": max(i["peak_rss_mb"] for i in items),
+    }
+
+
+def ratios(s: dict, k: dict) -> dict | None:
+    if "error" in s or "error" in k:
+        return None
+    return {
+        "wall": s["wall_s"] / k["wall_s"],
+        "first_step": s["first_step_s"] / k["first_step_s"],
+        "throughput": (s["samples_per_s"] / k["samples_per_s"]) if s["samples_per_s"] and k["samples_per_s"] else None,
+        "peak_rss": s["peak_rss_mb"] / k["peak_rss_mb"],
+    }
+
+
+def _measure(case: dict, side: str, extra: list[str]) -> dict:
+    """``case``'s runs of one command (cached: fast and mixed share their twin), summarized."""
+    done = case["done"]
+    key = (side, *extra)
+    if key not in done:
+        done[key] = []
+        for r in range(case["rounds"]):
+            out = case["tmp"] / f"{case['name']}-{side}-{len(done)}-{r}"
+            if side == "specc":
+                cmd = [sys.executable, "-m", "specc", "train", str(case["spec"]), "--run-dir", str(out),
+                       "--epochs", str(case["epochs"]), "--device", case["device"], "-q", *extra]
+            else:
+                cmd = [sys.executable, str(HERE / "twins.py"), case["name"], str(case["data"]), str(out),
+                       "--epochs", str(case["epochs"]), *extra]
+            done[key].append(run_process(cmd, case["env"], case["tmp"] / "timings.jsonl"))
+            shutil.rmtree(out, ignore_errors=True)
+    return summarize(done[key], case["train_samples"])
+
+
+def bench_training(names, variants, rounds: int, size: str, device: str, lstm_strategies: bool,
+                   report: dict, save) -> list[dict]:
     import numpy as np  # noqa: F401 (fail early if missing)
 
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    results = []
+    results = report.setdefault("training", [])
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for name in names:
-            spec_name, _, _, sizes, epoch_counts = CASES[name]
-            n, epochs = sizes[1 if quick else 0], epoch_counts[1 if quick else 0]
-            data = make_data(name, n, tmp)
+            spec_name, _, _, sizes = CASES[name]
+            n, epochs = sizes[size]
+            (tmp / "data").mkdir(exist_ok=True)
+            data = make_data(name, n, tmp / "data")
             spec = tmp / spec_name
             shutil.copy(HERE / "specs" / spec_name, spec)
-            (tmp / "data").mkdir(exist_ok=True)
-            shutil.copy(data, tmp / "data" / data.name)
             train_samples = int((n - round(n * 0.1)) * 0.9)
-            runs = {"specc": [], "keras": []}
-            for r in range(rounds):
-                for side in ("specc", "keras") if r % 2 == 0 else ("keras", "specc"):
-                    out = tmp / f"{name}-{side}-{r}"
-                    if side == "specc":
-                        cmd = [sys.executable, "-m", "specc", "train", str(spec), "--run-dir", str(out),
-                               "--epochs", str(epochs), "-q"]
-                    else:
-                        cmd = [sys.executable, str(HERE / "twins.py"), name, str(data), str(out),
-                               "--epochs", str(epochs)]
-                    runs[side].append(run_process(cmd, env, tmp / "timings.jsonl"))
-                    shutil.rmtree(out, ignore_errors=True)
-            row = {"case": name, "samples": n, "epochs": epochs}
-            for side, items in runs.items():
-                steady = [train_samples / s for item in items for s in item["epoch_s"][1:]]
-                row[side] = {
-                    "wall_s": min(i["wall_s"] for i in items),
-                    "first_step_s": min(i["first_step_s"] for i in items),
-                    "samples_per_s": statistics.median(steady) if steady else None,
-                    "peak_rss_mb": max(i["peak_rss_mb"] for i in items),
-                }
-            s, k = row["specc"], row["keras"]
-            row["ratio"] = {
-                "wall": s["wall_s"] / k["wall_s"],
-                "first_step": s["first_step_s"] / k["first_step_s"],
-                "throughput": (s["samples_per_s"] / k["samples_per_s"]) if s["samples_per_s"] else None,
-                "peak_rss": s["peak_rss_mb"] / k["peak_rss_mb"],
-            }
-            results.append(row)
-            print(format_row(row), flush=True)
+            case = {"name": name, "spec": spec, "data": data, "epochs": epochs, "device": device, "env": env,
+                    "tmp": tmp, "rounds": rounds, "train_samples": train_samples, "done": {}}
+
+            def measure(side: str, extra: list[str], case=case) -> dict:
+                return _measure(case, side, extra)
+
+            for variant in variants:
+                specc_args, twin_args = VARIANTS[variant]
+                row = {"case": name, "variant": variant, "samples": n, "epochs": epochs}
+                # alternate which side goes first, so neither always meets a cold or a warm cache
+                order = ("specc", "keras") if len(results) % 2 == 0 else ("keras", "specc")
+                for side in order:
+                    row[side] = measure(side, specc_args if side == "specc" else twin_args)
+                row["ratio"] = ratios(row["specc"], row["keras"])
+                if variant != "float32":  # the preset against hand-written float32 too
+                    base = measure("keras", VARIANTS["float32"][1])
+                    row["keras_float32"] = base
+                    row["ratio_to_float32"] = ratios(row["specc"], base)
+                if lstm_strategies and name in RECURRENT and variant != "float32":
+                    for strategy in ("scan", "float32"):
+                        row[f"keras_lstm_{strategy}"] = measure("keras", [*twin_args, "--lstm", strategy])
+                results.append(row)
+                print(format_row(row), flush=True)
+                save()
     return results
 
 
+def _side(d: dict) -> str:
+    if "error" in d:
+        return f"failed: {d['error'][:120]}"
+    tp = f"{d['samples_per_s']:.0f}/s" if d["samples_per_s"] else "n/a"
+    return f"wall {d['wall_s']:.1f} s, first step {d['first_step_s']:.1f} s, {tp}, {d['peak_rss_mb']:.0f} MB"
+
+
 def format_row(row: dict) -> str:
-    s, k, r = row["specc"], row["keras"], row["ratio"]
-    tp = f"{s['samples_per_s']:9.0f} vs {k['samples_per_s']:9.0f}  x{r['throughput']:.3f}" if r["throughput"] else "n/a"
-    return (f"{row['case']:<7} wall {s['wall_s']:6.1f} s vs {k['wall_s']:6.1f} s  x{r['wall']:.3f} | "
-            f"first step {s['first_step_s']:5.1f} vs {k['first_step_s']:5.1f}  x{r['first_step']:.2f} | "
-            f"samples/s {tp} | peak RSS {s['peak_rss_mb']:6.0f} vs {k['peak_rss_mb']:6.0f} MB  x{r['peak_rss']:.2f}")
+    lines = [f"{row['case']:<7} {row['variant']:<8} specc: {_side(row['specc'])}",
+             f"{'':<16} keras: {_side(row['keras'])}"]
+    for key in ("keras_float32", "keras_lstm_scan", "keras_lstm_float32"):
+        if key in row:
+            lines.append(f"{'':<16} {key}: {_side(row[key])}")
+    for key in ("ratio", "ratio_to_float32"):
+        r = row.get(key)
+        if r:
+            tp = f"{r['throughput']:.3f}" if r["throughput"] else "n/a"
+            lines.append(f"{'':<16} {key}: wall x{r['wall']:.3f}, first step x{r['first_step']:.2f}, "
+                         f"samples/s x{tp}, peak RSS x{r['peak_rss']:.2f}")
+    return "\n".join(lines)
 
 
 def bench_checking(repeats: int = 5) -> dict:
@@ -160,31 +224,56 @@ def bench_checking(repeats: int = 5) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
+    parser.add_argument("--cases", nargs="+", choices=list(CASES))
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["float32"],
+                        help="float32: both sides as written; mixed: both in mixed_bfloat16; fast: specc --fast "
+                        "against the hand-written twin in mixed_bfloat16 (and in float32).")
+    parser.add_argument("--device", choices=["cpu", "gpu", "auto"], default="auto",
+                        help="specc's --device; gpu also picks the GPU cases and sizes.")
+    parser.add_argument("--lstm-strategies", action="store_true",
+                        help="Also time the twin's recurrent case in mixed precision with its LSTMs in float32 and "
+                        "with Keras's generic (non-cuDNN) loop.")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", choices=["training", "checking"])
-    parser.add_argument("--json", type=Path, help="Also write the results to this file.")
+    parser.add_argument("--json", type=Path, help="Also write the results to this file (after every case).")
+    parser.add_argument("--size", choices=["cpu", "gpu", "quick"],
+                        help="Data sizes (default: gpu with --device gpu, quick with --quick, else cpu).")
     args = parser.parse_args()
-    import keras
+    from importlib.metadata import version
 
+    # Keras is not imported here: on a GPU, this process would take the device memory its children need.
+    gpu = args.device == "gpu"
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     report = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
         "python": platform.python_version(),
-        "keras": keras.__version__,
-        "backend": keras.backend.backend(),
+        "keras": version("keras"),
+        "backend": backend,
+        backend: version("jax" if backend == "jax" else backend),
+        "device": args.device,
     }
+    if gpu:
+        found = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                               text=True, check=False)
+        report["gpu"] = found.stdout.strip()
+
+    def save():
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2) + "\n")
+
     print(f"{report['date']}  {report['machine']}  Python {report['python']}  Keras {report['keras']} "
-          f"({report['backend']})", flush=True)
+          f"({report['backend']}) {report.get('gpu', '')}", flush=True)
     if args.only != "checking":
-        report["training"] = bench_training(args.cases, 1 if args.quick else args.rounds, args.quick)
+        size = args.size or ("quick" if args.quick else "gpu" if gpu else "cpu")
+        bench_training(args.cases or DEFAULT_CASES["gpu" if gpu else "cpu"], args.variants,
+                       1 if args.quick else args.rounds, size, args.device, args.lstm_strategies, report, save)
     if args.only != "training":
         report["checking"] = bench_checking(2 if args.quick else 5)
         for k, v in report["checking"].items():
             print(f"{k:<18} {v:.3f} s")
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    save()
 
 
 if __name__ == "__main__":

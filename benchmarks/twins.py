@@ -4,7 +4,7 @@ Each twin loads the same .npz, holds out the same test split, builds the same la
 Keras Sequential API, trains with `model.fit(x, y, validation_split=..., shuffle=True)`, evaluates
 on the test split and saves the model: a well-kept training script, without specc.
 
-    python benchmarks/twins.py NAME DATA.npz OUT_DIR [--epochs N]
+    python benchmarks/twins.py NAME DATA.npz OUT_DIR [--epochs N] [--precision mixed_bfloat16] [--lstm scan]
 
 With SPECC_TIMINGS=FILE it records the same wall-clock events as specc (first step, each epoch).
 """
@@ -17,12 +17,18 @@ import sys
 import time
 
 
-def build(name: str, keras):
+def build(name: str, keras, precision: str = "float32", lstm: str = "auto"):
+    """The twin's model. With a mixed ``precision``, as Keras's mixed precision guide says: the policy set
+    before building, the output layer in float32. ``lstm``: how LSTMs run under it: ``auto`` (Keras's
+    choice), ``scan`` (use_cudnn=False: the generic loop in bfloat16) or ``float32`` (those layers in float32)."""
     L = keras.layers
+    keras.config.set_dtype_policy(precision)
+    out = {"dtype": "float32"}  # Keras's default when the policy is float32 anyway
+    rnn = {"use_cudnn": False} if lstm == "scan" else {"dtype": "float32"} if lstm == "float32" else {}
     if name == "mlp":
         return keras.Sequential([
             keras.Input((784,)), L.Dense(512, activation="relu"), L.Dropout(0.2),
-            L.Dense(256, activation="relu"), L.Dense(10, activation="softmax"),
+            L.Dense(256, activation="relu"), L.Dense(10, activation="softmax", **out),
         ]), "adam", "sparse_categorical_crossentropy", 128
     if name == "cnn":
         return keras.Sequential([
@@ -30,20 +36,31 @@ def build(name: str, keras):
             L.Conv2D(32, 3, activation="relu"), L.MaxPooling2D(2), L.Dropout(0.2),
             L.Conv2D(64, 3, activation="relu"), L.MaxPooling2D(2), L.Dropout(0.2),
             L.Conv2D(128, 3, activation="relu"), L.MaxPooling2D(2), L.Dropout(0.2),
-            L.Flatten(), L.Dense(128, activation="relu"), L.Dense(25, activation="softmax"),
+            L.Flatten(), L.Dense(128, activation="relu"), L.Dense(25, activation="softmax", **out),
         ]), "adam", "sparse_categorical_crossentropy", 256
     if name == "bilstm":
+        wrap = {"dtype": "float32"} if lstm == "float32" else {}
         return keras.Sequential([
             keras.Input((200,)), L.Embedding(10000, 64),
-            L.Bidirectional(L.LSTM(64, return_sequences=True)), L.Bidirectional(L.LSTM(32)),
-            L.Dense(1, activation="sigmoid"),
+            L.Bidirectional(L.LSTM(64, return_sequences=True, **rnn), **wrap),
+            L.Bidirectional(L.LSTM(32, **rnn), **wrap),
+            L.Dense(1, activation="sigmoid", **out),
         ]), "adam", "binary_crossentropy", 128
     if name == "vgg":
         block = lambda f: [L.Conv2D(f, 3, padding="same", activation="relu"),  # noqa: E731
                            L.Conv2D(f, 3, padding="same", activation="relu"), L.MaxPooling2D(2)]
         return keras.Sequential([
             keras.Input((32, 32, 3)), *block(64), *block(128), *block(256), L.BatchNormalization(),
-            L.Flatten(), L.Dense(256, activation="relu"), L.Dropout(0.5), L.Dense(10, activation="softmax"),
+            L.Flatten(), L.Dense(256, activation="relu"), L.Dropout(0.5), L.Dense(10, activation="softmax", **out),
+        ]), keras.optimizers.SGD(0.01, momentum=0.9), "sparse_categorical_crossentropy", 64
+    if name == "vgg16":  # keras.applications.VGG16(weights=None), written out
+        convs = lambda f, n: [L.Conv2D(f, 3, padding="same", activation="relu") for _ in range(n)]  # noqa: E731
+        return keras.Sequential([
+            keras.Input((224, 224, 3)),
+            *convs(64, 2), L.MaxPooling2D(2), *convs(128, 2), L.MaxPooling2D(2), *convs(256, 3), L.MaxPooling2D(2),
+            *convs(512, 3), L.MaxPooling2D(2), *convs(512, 3), L.MaxPooling2D(2),
+            L.Flatten(), L.Dense(4096, activation="relu"), L.Dense(4096, activation="relu"),
+            L.Dense(1000, activation="softmax", **out),
         ]), keras.optimizers.SGD(0.01, momentum=0.9), "sparse_categorical_crossentropy", 64
     raise SystemExit(f"unknown twin {name}")
 
@@ -51,6 +68,8 @@ def build(name: str, keras):
 def main(argv):
     name, data, out = argv[:3]
     epochs = int(argv[argv.index("--epochs") + 1])
+    precision = argv[argv.index("--precision") + 1] if "--precision" in argv else "float32"
+    lstm = argv[argv.index("--lstm") + 1] if "--lstm" in argv else "auto"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
     import numpy as np
@@ -84,7 +103,7 @@ def main(argv):
     n_test = int(round(len(x) * 0.1))
     x_test, y_test = x[order[:n_test]].astype("float32"), y[order[:n_test]]
     x_train, y_train = x[order[n_test:]].astype("float32"), y[order[n_test:]]
-    model, optimizer, loss, batch_size = build(name, keras)
+    model, optimizer, loss, batch_size = build(name, keras, precision, lstm)
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
     model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, validation_split=0.1, shuffle=True,
               verbose=2, callbacks=[Timer()])

@@ -368,6 +368,8 @@ def train(
     epochs: int | None = typer.Option(None, "--epochs", min=1, help="Override train.epochs."),
     set_: List[str] = typer.Option([], "--set", help="Override a spec value: KEY=VALUE, e.g. train.batch_size=64."),
     device: str = typer.Option("auto", "--device", help="cpu, gpu or auto."),
+    fast: bool = typer.Option(False, "--fast", help="The fast preset: mixed precision and XLA where they measured faster "
+                              "(train.fast; see docs/performance.md)."),
     resume: Path | None = typer.Option(None, "--resume", help="Continue an interrupted run directory."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only errors and the final summary."),
     as_json: bool = typer.Option(False, "--json", help="Print the final metrics as JSON on stdout."),
@@ -380,7 +382,7 @@ def train(
     if workers is not None and not 1 <= workers <= 64:  # distribute.MAX_LOCAL_WORKERS
         raise _usage(f"--workers takes a number of worker processes from 1 to 64; got {workers}")
     if resume is not None:
-        if spec is not None or set_ or run_dir is not None:
+        if spec is not None or set_ or run_dir is not None or fast:
             raise _usage("--resume continues a run as it was configured: give only --resume RUN_DIR (and --epochs)")
         spec_path = resume / "spec.yaml"
         if not spec_path.is_file():
@@ -389,7 +391,8 @@ def train(
         raise _usage("give a spec file (or --resume RUN_DIR)")
     else:
         spec_path = spec
-    assignments = list(set_) + ([f"train.epochs={epochs}"] if epochs is not None else [])
+    assignments = list(set_) + ([f"train.epochs={epochs}"] if epochs is not None else []) + (
+        ["train.fast=true"] if fast else [])
     result = _checked(spec_path, assignments)
     _refuse_if_too_big(result)
     # --- multi-worker training (runners/distribute.py, docs/distributed.md) ---

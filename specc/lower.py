@@ -17,7 +17,8 @@ from .layers.models import Model, Shared
 from .render import model_name
 
 
-def keras_model(result: CheckResult, compile: bool = True, precision: str = "float32", jit_compile="auto"):
+def keras_model(result: CheckResult, compile: bool = True, precision: str = "float32", jit_compile="auto",
+                steps_per_execution: int | None = None):
     """Build (and by default compile) the Keras model for a valid check result.
 
     With a mixed precision policy, every layer computes in float16/bfloat16 except the outputs,
@@ -43,8 +44,14 @@ def keras_model(result: CheckResult, compile: bool = True, precision: str = "flo
         names = list(model.output_names)  # Keras's own names for the outputs, in the same order
         model.compile(optimizer=c.optimizer.to_keras(), loss=c.keras_loss(outputs, names),
                       loss_weights=c.keras_loss_weights(outputs, names), metrics=c.keras_metrics(outputs, names),
-                      jit_compile=jit_compile, steps_per_execution=spec.train.steps_per_execution)
+                      jit_compile=jit_compile,
+                      steps_per_execution=steps_per_execution or _steps(spec.train.steps_per_execution))
     return model
+
+
+def _steps(steps_per_execution) -> int:
+    """A spec's steps_per_execution where no runner resolved it for a device (`auto`: one batch per call)."""
+    return 1 if steps_per_execution == "auto" else steps_per_execution
 
 
 def _functional(keras, result: CheckResult):
@@ -71,6 +78,8 @@ def _graph_model(keras, graph, name: str, cache: dict, float32_outputs: bool = F
             built = _submodel(keras, layer, cache, node.name if calls[layer._sub.key] == 1 else None)
         elif isinstance(layer, Shared):
             built = layers[layer._root]
+        elif mixed and _cudnn_lstm(keras, layer):
+            built = _in_float32(keras, layer, node.name)
         else:
             built = layer.to_keras(node.name)
             if mixed and float32_outputs and node.name in outputs:
@@ -81,6 +90,40 @@ def _graph_model(keras, graph, name: str, cache: dict, float32_outputs: bool = F
     outs = [tensors[n] for n in outputs]
     return keras.Model(inputs=inputs[0] if len(inputs) == 1 else inputs,
                        outputs=outs[0] if len(outs) == 1 else outs, name=name)
+
+
+def _cudnn_lstm(keras, layer) -> bool:
+    """An LSTM (alone or in Bidirectional) that Keras runs through cuDNN on JAX on a GPU.
+
+    That kernel (``jax.experimental.rnn``) takes float32 only: under a mixed policy Keras fails with
+    "Unknown output type bfloat16" when the step is compiled. Such a layer computes in float32 inside the
+    otherwise mixed model (its inputs are cast to float32, its outputs back); the generic LSTM loop in
+    bfloat16 would run, but measured slower on an H100 (docs/performance.md).
+    """
+    from .layers.recurrent import LSTM, Bidirectional
+
+    lstm = layer.layer if isinstance(layer, Bidirectional) else layer
+    if not isinstance(lstm, LSTM) or keras.backend.backend() != "jax":
+        return False
+    if lstm.activation != "tanh" or lstm.recurrent_activation != "sigmoid" or lstm.unroll or not lstm.use_bias:
+        return False  # Keras's generic loop, which runs in bfloat16/float16
+    return _jax_on_gpu()
+
+
+def _jax_on_gpu() -> bool:
+    import jax
+
+    return jax.default_backend() == "gpu"
+
+
+def _in_float32(keras, layer, name: str):
+    """The Keras layer built under the float32 policy (Bidirectional copies it into both directions)."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        return layer.to_keras(name)
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def named_submodels(result: CheckResult, model) -> dict:

@@ -63,6 +63,61 @@ def import_keras():
     return keras
 
 
+# Chosen by measurement on a GPU (docs/performance.md): batches per compiled call for `auto`, and what
+# the fast preset (train.fast, `specc train --fast`) adds there.
+GPU_STEPS_PER_EXECUTION = 16
+FAST_GPU = {"jit_compile": True}
+
+
+def performance(train, device: str) -> dict:
+    """The precision, XLA setting and batches per compiled call a run uses on ``device`` ('cpu', 'gpu'):
+    the spec's own (``steps_per_execution: auto`` resolved for the device), with ``train.fast`` filling those
+    the spec leaves unset with the fast preset for the device (docs/performance.md)."""
+    spe = train.steps_per_execution
+    settings = {"precision": train.precision, "jit_compile": train.jit_compile,
+                "steps_per_execution": (GPU_STEPS_PER_EXECUTION if device == "gpu" else 1) if spe == "auto" else spe}
+    if not train.fast:
+        return settings
+    if device == "gpu":
+        preset = {**FAST_GPU, "precision": "mixed_bfloat16" if gpu_has_bfloat16() else "mixed_float16"}
+    elif device == "cpu" and cpu_has_amx() and import_keras().backend.backend() == "tensorflow":
+        preset = {"precision": "mixed_bfloat16"}  # oneDNN's AMX kernels: faster there; on JAX's CPU slower
+    else:
+        return settings
+    return {**settings, **{key: value for key, value in preset.items() if key not in train.model_fields_set}}
+
+
+def cpu_has_amx() -> bool:
+    """Whether the CPU multiplies bfloat16 matrices in hardware (Intel AMX, Sapphire Rapids and later)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and " amx_bf16" in line for line in f)
+    except OSError:
+        return False
+
+
+def gpu_has_bfloat16() -> bool:
+    """Whether the first GPU computes bfloat16 natively (NVIDIA compute capability 8.0 and later: A100, H100)."""
+    keras = import_keras()
+    capability = None
+    try:
+        if keras.backend.backend() == "jax":
+            import jax
+
+            capability = getattr(jax.devices()[0], "compute_capability", None)
+        elif keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            found = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability") if gpus else None
+            capability = ".".join(map(str, found)) if found else None
+    except Exception:  # noqa: BLE001 - no answer: assume a recent GPU
+        pass
+    if not capability:
+        return True
+    return int(str(capability).split(".")[0]) >= 8
+
+
 def device_name() -> str:
     """'cpu', 'gpu' (or the JAX platform name), for provenance."""
     keras = import_keras()

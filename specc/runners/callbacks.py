@@ -83,14 +83,14 @@ def make_callbacks(ctx) -> list:
                 return
             if self.sign * value < self.best:
                 self.best = self.sign * value
-                self.best_weights = self.model.get_weights()
+                self.best_weights = snapshot(self.model)
                 self.dirty = True
                 ctx.best_epoch = epoch + 1
 
         def flush(self):
             if not self.dirty:
                 return
-            current = self.model.get_weights()
+            current = snapshot(self.model)
             self.model.set_weights(self.best_weights)
             try:
                 atomic_keras_save(self.model, ctx.run_dir / "best.keras")
@@ -252,6 +252,16 @@ def make_callbacks(ctx) -> list:
     callbacks.append(Progress())
     callbacks.append(EpochState(stateful))  # last: sees the logs after every other callback ran
     return callbacks
+
+
+def snapshot(model) -> list:
+    """A copy of the model's weights where they live (``model.get_weights()`` order): on a GPU, no transfer to
+    the host. VGG16's epochs under specc took about 0.6 s longer than by hand on an H200, in float32 and mixed
+    alike, and ``get_weights()`` of VGG16 takes 2 s on two CPU cores (this copy 0.3 s). The copy costs one more
+    set of weights in device memory."""
+    import keras
+
+    return [keras.ops.copy(v) for v in model.weights]
 
 
 def _higher_is_better(monitor: str) -> bool:

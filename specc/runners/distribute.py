@@ -428,7 +428,7 @@ class Worker:
 
         return [StopAtOnce()]
 
-    def local_model(self, model, result, train):
+    def local_model(self, model, result, perf: dict):
         """The trained model as an ordinary single-device model (same weights and optimizer state).
 
         After fit, evaluation, plots and saving run on every worker alone: Keras's predict cannot
@@ -442,7 +442,7 @@ class Worker:
         weights = model.get_weights()
         slots = [np.asarray(v) for v in model.optimizer.variables]
         keras.distribution.set_distribution(None)
-        local = keras_model(result, precision=train.precision, jit_compile=train.jit_compile)
+        local = keras_model(result, **perf)
         local.set_weights(weights)
         local.optimizer.build(local.trainable_variables)
         if len(local.optimizer.variables) == len(slots):

@@ -95,10 +95,11 @@ class RunContext:
 
 
 def _tensorboard_available() -> bool:
-    """Keras's TensorBoard callback needs the tensorboard package (TensorFlow no longer ships it)."""
+    """Keras's TensorBoard callback writes through ``tensorflow.summary``, on every backend, and needs the
+    tensorboard package besides (TensorFlow no longer ships it): a JAX-only install trains without logs."""
     import importlib.util
 
-    return importlib.util.find_spec("tensorboard") is not None
+    return all(importlib.util.find_spec(name) is not None for name in ("tensorboard", "tensorflow"))
 
 
 def _class_weight(train, y) -> dict | None:
@@ -134,7 +135,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
 
         worker = start_worker(cluster, device)
     # ---
-    from .backend import configure_device, device_name, import_keras
+    from .backend import configure_device, device_name, import_keras, performance
 
     configure_device(device)
     keras = import_keras()
@@ -191,17 +192,18 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
         atomic_write_text(run_dir / "spec.yaml", spec_text)
         state = None
 
-    jit = train.jit_compile
+    used = device_name()
+    perf = performance(train, used)  # the spec's precision/XLA/steps per call, or the fast preset's
     if resume is not None:
         outputs, names = result.graph.outputs, list(model.output_names)
         model.compile(optimizer=model.optimizer, loss=model.loss, loss_weights=spec.compile.keras_loss_weights(
                       outputs, names), metrics=spec.compile.keras_metrics(outputs, names),
-                      jit_compile=jit, steps_per_execution=train.steps_per_execution)
+                      jit_compile=perf["jit_compile"], steps_per_execution=perf["steps_per_execution"])
     else:
         from ..lower import keras_model
 
         keras.utils.set_random_seed(seed)
-        model = keras_model(result, precision=train.precision, jit_compile=jit)
+        model = keras_model(result, **perf)
 
     ctx = RunContext(spec=spec, run_dir=run_dir, epochs=train.epochs, steps_per_epoch=steps(n_samples(x_train), train.batch_size),
                      has_validation=x_val is not None, tty=sys.stderr.isatty(), quiet=quiet,
@@ -226,12 +228,13 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
         "backend": backend,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "device": device_name(),
+        "device": used,
         "argv": sys.argv[1:],
         "spec_file": str(spec_path) if spec_path else info.get("spec_file"),
         "spec_sha256": hashlib.sha256(spec_text.encode()).hexdigest(),
         "seed": spec.seed,
-        "precision": train.precision,
+        "precision": perf["precision"],
+        "fast": train.fast,
         "stream": stream_mode(),
         "workers": 1,
         "replicas": 1,
@@ -278,7 +281,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
         except KeyboardInterrupt:  # a second Ctrl-C: stop immediately
             ctx.interrupted = ctx.interrupted or 2
     if worker is not None:  # multi-worker: evaluate, plot and save on one device
-        model = worker.local_model(model, result, train)
+        model = worker.local_model(model, result, perf)
     epochs_done = len(ctx.history.get("loss", []))
     if ctx.interrupted is not None:
         epochs_done = load_state(run_dir)["epochs_done"] if (run_dir / "state.json").is_file() else 0

@@ -75,7 +75,16 @@ class Train(_Model):
     jit_compile: Union[bool, Literal["auto"]] = Field(
         "auto", description="XLA compilation: `auto` uses it on GPU only (it slowed small CNNs on CPU)."
     )
-    steps_per_execution: Annotated[int, Field(gt=0)] = Field(1, description="Batches per compiled call.")
+    steps_per_execution: Union[Annotated[int, Field(gt=0)], Literal["auto"]] = Field(
+        "auto", description="Batches per compiled call: `auto` is 16 on a GPU (fewer dispatches; the same "
+        "steps and results), 1 on a CPU. Batch-level callbacks and interruption see every Nth batch."
+    )
+    fast: bool = Field(
+        False,
+        description="The fast preset (`specc train --fast`): on a GPU, mixed precision (bfloat16 where the GPU has "
+        "it, else float16) and XLA; on a CPU, mixed bfloat16 on TensorFlow where the CPU has AMX, else nothing. "
+        "`precision` and `jit_compile` set in the spec win. See docs/performance.md.",
+    )
 
     @field_validator("early_stopping", "reduce_lr_on_plateau", mode="before")
     @classmethod

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The GPU run, in one go: real specs trained on the GPU (float32 and --fast), then specc against the
+# hand-written twins (benchmarks/run.py) in float32, mixed bfloat16 and the fast preset.
+#
+#     benchmarks/gpu.sh RESULTS_DIR [WHEELS_DIR]
+#
+# Runs Keras on JAX (KERAS_BACKEND=jax): the same code path as TensorFlow's through Keras, and what a
+# machine with JAX but no TensorFlow has. WHEELS_DIR: wheels to install first into a private folder
+# (keras, pydantic, ... for a machine without a package index). Results: four files in RESULTS_DIR (gpu.txt, real.txt,
+# bench-dense.json, bench-deep.json).
+# SPECC_BENCH_DEVICE=cpu SPECC_BENCH_SIZE=quick: a dry run of the same script on a CPU.
+set -u
+out=${1:?results folder}
+device=${SPECC_BENCH_DEVICE:-gpu}
+size=${SPECC_BENCH_SIZE:-gpu}
+wheels=${2:-}
+mkdir -p "$out"
+if [ -n "$wheels" ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/specc-site \
+    "$wheels"/*.whl || exit 1
+  export PYTHONPATH=/tmp/specc-site${PYTHONPATH:+:$PYTHONPATH}
+fi
+export KERAS_BACKEND=jax PYTHONUNBUFFERED=1 PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || uname -m; } | tee "$out/gpu.txt"
+python3 -c "import sys, jax, keras; print(sys.version.split()[0], 'jax', jax.__version__, 'keras', keras.__version__, jax.devices())" \
+  | tee -a "$out/gpu.txt"
+
+# 1. Real data: an LSTM classifier in float32 and with --fast (its LSTM runs on cuDNN in float32 inside the
+#    mixed model), and the digits CNN; test metrics to compare.
+work=$(mktemp -d)
+for spec in lstm digits_cnn; do
+  for mode in float32 fast; do
+    flag=$([ $mode = fast ] && echo --fast)
+    python3 -m specc train specs/$spec.yaml --device $device $flag --run-dir "$work/$spec-$mode" --json -q \
+      > "$work/$spec-$mode.json" 2> "$work/$spec-$mode.err" \
+      && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); r=json.load(open(d['run_dir']+'/run.json'));
+print(sys.argv[2], sys.argv[3], r['device'], r['precision'], {k: round(v, 4) for k, v in d['metrics']['test'].items()})" \
+      "$work/$spec-$mode.json" $spec $mode || { echo "$spec $mode failed:"; tail -5 "$work/$spec-$mode.err"; }
+  done
+done | tee "$out/real.txt"
+
+# 2. specc against the hand-written twins.
+python3 benchmarks/run.py --device $device --size $size --rounds 1 --only training --cases cnn mlp --variants float32 mixed fast \
+  --json "$out/bench-dense.json"
+python3 benchmarks/run.py --device $device --size $size --rounds 1 --only training --cases bilstm vgg16 --variants float32 fast \
+  --lstm-strategies --json "$out/bench-deep.json"

@@ -1,0 +1,126 @@
+"""The fast preset (train.fast, `specc train --fast`) and mixed precision for recurrent layers.
+
+The GPU half of both is measured by benchmarks/gpu.sh on a GPU machine (docs/performance.md); here,
+on a CPU, what can be checked without one: how the preset resolves, that it changes nothing on a CPU,
+and how a mixed model is lowered when JAX runs on a GPU.
+"""
+
+import json
+
+import pytest
+from conftest import run_cli
+
+from specc.check import check_text
+from specc.runners import backend
+
+SPEC = """\
+specc: 1
+name: fast
+layers:
+  - {type: Embedding, input_dim: 50, output_dim: 8, input_shape: [12]}
+  - {type: Bidirectional, layer: {type: LSTM, units: 6, return_sequences: true}}
+  - {type: LSTM, units: 5}
+  - {type: Dense, units: 4, activation: relu}
+  - {type: Dense, units: 1, activation: sigmoid}
+compile: {optimizer: adam, loss: binary_crossentropy}
+train: {epochs: 1%s}
+"""
+
+
+def train_section(extra: str = ""):
+    result = check_text(SPEC % extra, "fast.yaml")
+    assert result.ok, result.errors
+    return result.spec.train
+
+
+def test_fast_on_a_cpu_uses_bfloat16_only_where_it_measured_faster(monkeypatch):
+    """Mixed bfloat16 trained the course CNN 1.45x as fast on TensorFlow with AMX; on JAX's CPU it was slower."""
+    train = train_section(", fast: true")
+    monkeypatch.setattr(backend, "cpu_has_amx", lambda: False)
+    assert backend.performance(train, "cpu") == {"precision": "float32", "jit_compile": "auto",
+                                                 "steps_per_execution": 1}
+    monkeypatch.setattr(backend, "cpu_has_amx", lambda: True)
+    expected = "mixed_bfloat16" if backend.import_keras().backend.backend() == "tensorflow" else "float32"
+    assert backend.performance(train, "cpu")["precision"] == expected
+    assert backend.performance(train_section(", fast: true, precision: float32"), "cpu")["precision"] == "float32"
+
+
+def test_fast_on_a_gpu_uses_bfloat16_and_xla(monkeypatch):
+    monkeypatch.setattr(backend, "gpu_has_bfloat16", lambda: True)
+    assert backend.performance(train_section(", fast: true"), "gpu") == {
+        "precision": "mixed_bfloat16", "jit_compile": True, "steps_per_execution": backend.GPU_STEPS_PER_EXECUTION}
+    monkeypatch.setattr(backend, "gpu_has_bfloat16", lambda: False)  # before Ampere: float16, loss-scaled
+    assert backend.performance(train_section(", fast: true"), "gpu")["precision"] == "mixed_float16"
+
+
+def test_steps_per_execution_auto_depends_on_the_device():
+    train = train_section()
+    assert train.steps_per_execution == "auto"
+    assert backend.performance(train, "cpu") == {"precision": "float32", "jit_compile": "auto",
+                                                 "steps_per_execution": 1}
+    assert backend.performance(train, "gpu") == {"precision": "float32", "jit_compile": "auto",
+                                                 "steps_per_execution": backend.GPU_STEPS_PER_EXECUTION}
+
+
+def test_values_the_spec_sets_win_over_the_preset(monkeypatch):
+    monkeypatch.setattr(backend, "gpu_has_bfloat16", lambda: True)
+    train = train_section(", fast: true, precision: float32, steps_per_execution: 2")
+    assert backend.performance(train, "gpu") == {"precision": "float32", "jit_compile": True,
+                                                 "steps_per_execution": 2}
+
+
+PROBE = """
+import json, sys
+from specc import lower
+from specc.check import check_text
+lower._jax_on_gpu = lambda: sys.argv[2] == "gpu"  # where JAX would run: the one thing a CPU cannot show
+model = lower.keras_model(check_text(open(sys.argv[1]).read(), "fast.yaml"), precision="mixed_bfloat16")
+b = model.get_layer("bidirectional")
+print(json.dumps({"policies": {layer.name: layer.dtype_policy.name for layer in model.layers},
+                  "directions": [b.forward_layer.compute_dtype, b.backward_layer.compute_dtype],
+                  "output": str(model.output.dtype)}))
+"""
+
+
+def test_mixed_lstm_computes_in_float32_where_jax_would_run_it_on_cudnn(tmp_path):
+    """jax.experimental.rnn's cuDNN LSTM takes float32 only; such layers stay float32 in a mixed model."""
+    pytest.importorskip("jax")
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "fast.yaml").write_text(SPEC % "")
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+
+    def lowered(where):
+        out = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path / "fast.yaml"), where], env=env,
+                             capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout.splitlines()[-1])
+
+    gpu = lowered("gpu")
+    assert gpu["policies"] == {"input_layer": "mixed_bfloat16", "embedding": "mixed_bfloat16", "bidirectional": "float32", "lstm": "float32",
+                               "dense": "mixed_bfloat16", "dense_1": "float32"}
+    assert gpu["directions"] == ["float32", "float32"] and gpu["output"] == "float32"
+    cpu = lowered("cpu")  # on a CPU, Keras's generic loop runs in bfloat16
+    assert cpu["policies"]["lstm"] == cpu["policies"]["bidirectional"] == "mixed_bfloat16"
+    assert cpu["directions"] == ["bfloat16", "bfloat16"]
+
+
+@pytest.mark.slow
+def test_train_fast_is_recorded_and_kept_for_resume(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text((SPEC % ", batch_size: 8").replace("name: fast", "name: fast\ndata: {source: {type: "
+                                                                        "npz, path: d.npz}, test_split: 0.25}"))
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x=rng.integers(1, 50, (64, 12)).astype("float32"), y=rng.integers(0, 2, (64, 1)))
+    out = run_cli("train", spec, "--fast", "--device", "cpu", "--run-dir", tmp_path / "run", "-q")
+    assert out.returncode == 0, out.stderr
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["fast"] is True and info["device"] == "cpu"
+    assert info["precision"] == ("mixed_bfloat16" if backend.cpu_has_amx() else "float32")
+    assert "fast: true" in (tmp_path / "run" / "spec.yaml").read_text()
+    out = run_cli("train", "--resume", tmp_path / "run", "--fast")
+    assert out.returncode == 2 and "--resume continues a run as it was configured" in out.stderr
