@@ -452,6 +452,8 @@ class _Converter:
         body: dict = {"layers": layers}
         if outputs is not None:
             body["outputs"] = outputs
+        if entry.get("class_name") == "Sequential":
+            body["sequential"] = True  # its weights are stored under .../sequential/...
         del self.models[key]
         self.models[key] = body
         return key

@@ -97,8 +97,8 @@ def _cudnn_lstm(keras, layer) -> bool:
 
     That kernel (``jax.experimental.rnn``) takes float32 only: under a mixed policy Keras fails with
     "Unknown output type bfloat16" when the step is compiled. Such a layer computes in float32 inside the
-    otherwise mixed model (its inputs are cast to float32, its outputs back); the generic LSTM loop in
-    bfloat16 would run, but measured slower on an H100 (docs/performance.md).
+    otherwise mixed model (its inputs are cast to float32, its outputs back). Keras's generic LSTM loop in
+    bfloat16 would run too: as fast on an H200, but it compiled 5 s longer (docs/performance.md).
     """
     from .layers.recurrent import LSTM, Bidirectional
 
@@ -142,6 +142,8 @@ def _submodel(keras, layer: Model, cache: dict, name: str | None):
         return cache[sub.key]
     if sub.saved is None:
         model = _graph_model(keras, sub.graph, name or sub.key, cache)
+        if sub.sequential:  # the same layer objects in a keras.Sequential: Keras stores their weights by class
+            model = keras.Sequential(model.layers, name=model.name)
     else:
         name = name or re.sub(r"[^A-Za-z0-9_.\-]", "_", sub.saved.stem)
         full = _graph_model(keras, sub.graph, name, cache, outputs=sub.saved_outputs)

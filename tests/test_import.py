@@ -239,11 +239,40 @@ def test_nested_sequential_architecture(tmp_path):
     assert first["type"] == "Input" and first["shape"] == [6]
 
 
-@pytest.mark.xfail(strict=True, reason="needs models/Shared lowering: a `models:` entry becomes a keras Functional, "
-                   "and Keras 3 files address a nested Sequential's weights as layers/sequential/..., so "
-                   "load_weights finds none for it")
 def test_nested_sequential_weights(tmp_path):
-    round_trip(nested_sequential_model(), tmp_path, weights=True)
+    """Keras 3 files address a nested model's weights by its class (layers/sequential/...): the sub-model is
+    lowered as a keras.Sequential, so the original file's weights load into the model built from the spec."""
+    spec = round_trip(nested_sequential_model(), tmp_path, weights=True)
+    assert spec["models"]["block"]["sequential"] is True
+
+
+def test_a_saved_model_with_a_nested_sequential_keeps_its_weights_as_a_spec_layer(tmp_path):
+    """`type: Model, path: X.keras` (transfer learning) on a file whose model calls a Sequential."""
+    from specc.check import check_file
+    from specc.lower import keras_model
+
+    original = nested_sequential_model()
+    randomize(original)
+    original.save(tmp_path / "base.keras")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("specc: 1\nlayers:\n  - {type: Input, shape: [6]}\n  - {type: Model, path: base.keras}\n")
+    result = check_file(spec)
+    assert result.ok, [str(e) for e in result.errors]
+    x = sample(original)
+    np.testing.assert_allclose(predictions(keras_model(result, compile=False), x)[0], predictions(original, x)[0],
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_sequential_true_needs_a_plain_stack():
+    text = ("specc: 1\nmodels:\n  pair:\n    sequential: true\n    layers:\n      - {type: Input, shape: [4]}\n"
+            "      - {type: Dense, units: 3, name: a}\n      - {type: Dense, units: 3, name: b, inputs: input_layer}\n"
+            "      - {type: Add, inputs: [a, b]}\n"
+            "layers:\n  - {type: Input, shape: [4]}\n  - {type: Model, model: pair}\n")
+    from specc.check import check_text
+
+    errors = check_text(text, "pair.yaml").errors
+    assert [(e.code, e.span.line) for e in errors] == [("E204", 8)]
+    assert "'b' takes 'input_layer', not 'a'" in errors[0].message
 
 
 def test_ops_on_tensors_become_layers(tmp_path):

@@ -33,6 +33,7 @@ class SubModelInfo:
     saved: Path | None = None  # a saved model whose weights it loads
     saved_outputs: list[str] = field(default_factory=list)  # the saved model's own outputs
     children: dict[str, SubModelInfo] = field(default_factory=dict)  # sub-models it calls, by key
+    sequential: bool = False  # lowered as a keras.Sequential (SubModel.sequential)
 
 
 class Resolver:
@@ -108,6 +109,12 @@ class Resolver:
             self.errors.append(self.doc.error("E204", f"model '{key}' has {len(graph.outputs)} outputs; a model used "
                                               f"as a layer gives one", prefix + ("outputs",)))
             return None
+        sequential = getattr(sub, "sequential", False)
+        if sequential and (problem := _not_a_stack(graph)) is not None:
+            node, why = problem
+            self.errors.append(self.doc.error("E204", f"model '{key}' is `sequential: true`, a plain stack of layers, "
+                                              f"but {why}", node.loc, help="remove `sequential: true`"))
+            return None
         n = len(self.errors)
         children = self.resolve(graph)
         if len(self.errors) > n:
@@ -116,7 +123,7 @@ class Resolver:
         self.errors += errors
         if errors:
             return None
-        return SubModelInfo(key, graph, info, self.doc, children=children)
+        return SubModelInfo(key, graph, info, self.doc, children=children, sequential=sequential)
 
     # -- saved models ----------------------------------------------------------
     def _saved(self, layer: Model, loc: tuple) -> SubModelInfo | None:
@@ -179,6 +186,23 @@ class _Namespace:
         from ..schema.reuse import SubModel
 
         self.models = {k: SubModel.model_validate(v) for k, v in (data.get("models") or {}).items()}
+
+
+def _not_a_stack(graph: Graph):
+    """(node, why) where ``graph`` is not a plain stack of layers (one input, each layer fed by the one before,
+    no shared layers, the last one its output), else None."""
+    first, *rest = graph.nodes
+    if not isinstance(first.layer, Input) or any(isinstance(n.layer, Input) for n in rest):
+        extra = next(n for n in graph.nodes if isinstance(n.layer, Input) and n is not first) if rest else first
+        return extra, "it has several inputs"
+    for before, node in zip(graph.nodes, rest):
+        if isinstance(node.layer, Shared):
+            return node, f"'{node.name}' applies a shared layer"
+        if node.inputs != [before.name]:
+            return node, f"'{node.name}' takes {', '.join(repr(i) for i in node.inputs)}, not '{before.name}'"
+    if graph.outputs != [graph.nodes[-1].name]:
+        return graph.by_name[graph.outputs[0]], f"its output is '{graph.outputs[0]}', not its last layer"
+    return None
 
 
 def _layer_names(layers: list) -> list[str]:

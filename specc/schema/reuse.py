@@ -50,6 +50,11 @@ class SubModel(_Model):
     description: str | None = None
     layers: list[AnyLayer] = Field(min_length=1, description="The sub-model's layers, starting with its Input(s).")
     outputs: list[LayerName] | None = Field(None, description="Its output layers; defaults to the last layer.")
+    sequential: bool = Field(
+        False, description="Build it as a keras.Sequential (a plain stack: each layer takes the one before). "
+        "`specc import` writes it for a nested Sequential: Keras files address a nested model's weights by its "
+        "class, so this is what lets the original weights load."
+    )
 
     @field_validator("layers", mode="before")
     @classmethod
