@@ -17,7 +17,7 @@ PyDataset indexes per batch anyway. ``batches`` feeds validation, evaluate and
 predict in order, batch by batch.
 
 A model with several inputs or outputs takes ``x``/``y`` as dicts keyed by input/output name (see
-data.py); every function here takes either, and a dict's arrays are indexed with the same rows.
+data/named.py); every function here takes either, and a dict's arrays are indexed with the same rows.
 """
 
 from __future__ import annotations

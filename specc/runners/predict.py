@@ -1,12 +1,12 @@
 """`specc predict RUN_DIR INPUT -o OUT`: a trained run's outputs for new inputs.
 
-INPUT is read and prepared exactly as the run's training data was (see data.py): a .npz (the array named as
+INPUT is read and prepared exactly as the run's training data was (see data/new.py): a .npz (the array named as
 the spec's ``x``, or its only array), a .npy, a .csv (the training feature columns), an image or a folder of
 images, a .txt file or a folder of them. OUT is a .npy (the model's raw outputs) or a .csv: for classifiers the
 predicted class name and the probability of each class, otherwise the output values; a ``file`` column comes
 first for images and texts. The output is written atomically.
 
-A model whose data is given per input/output name reads a .npz with one array per input (see data.py). A model
+A model whose data is given per input/output name reads a .npz with one array per input (see data/new.py). A model
 with several outputs writes a .npz (one array per output name) or a .csv whose columns are each output's
 columns prefixed with its name (``digit_class, digit_prob_0, ..., high_class, ...``). Any model can write a
 .npz: one array, named after its output.

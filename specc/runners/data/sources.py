@@ -1,0 +1,399 @@
+"""Reading the sources: npz, npy, csv, images and text folders, scikit-learn and keras.datasets."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...schema.data import (
+    CsvSource,
+    ImagesSource,
+    KerasSource,
+    NpySource,
+    NpzSource,
+    SklearnSource,
+    TextSource,
+)
+from .. import RunError
+from .records import IMAGE_SUFFIXES, Raw
+from .streams import ImageRows
+
+
+# -- reading ------------------------------------------------------------------
+def _path(value: str, base: Path) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def _did_you_mean(name: str, options) -> str:
+    close = difflib.get_close_matches(str(name), [str(o) for o in options], n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _sklearn(source: SklearnSource) -> Raw:
+    import sklearn.datasets as d
+
+    bunch = getattr(d, f"load_{source.name}")()
+    names = getattr(bunch, "target_names", None)
+    classes = [str(c) for c in names] if names is not None and len(getattr(names, "shape", ())) == 1 else None
+    return Raw(bunch.data, bunch.target, f"sklearn:{source.name}", classes=classes)
+
+
+def read_npz(path: Path, x_name: str, y_name: str | None, *, fallback_single: bool = False) -> Raw:
+    import numpy as np
+
+    if not path.is_file():
+        raise RunError(f"data file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            keys = list(f.keys())
+            if x_name not in keys and fallback_single and len(keys) == 1:
+                x_name = keys[0]
+            if x_name not in keys:
+                raise RunError(f"{path}: no array named '{x_name}' (the file has: {', '.join(keys) or 'none'})"
+                               f"{_did_you_mean(x_name, keys)}")
+            if y_name is not None and y_name not in keys:
+                raise RunError(f"{path}: no array named '{y_name}' (the file has: {', '.join(keys)})"
+                               f"{_did_you_mean(y_name, keys)}")
+            x = f[x_name]
+            y = f[y_name] if y_name is not None else None
+    except RunError:
+        raise
+    except (OSError, ValueError, EOFError) as e:
+        raise RunError(f"{path}: cannot read the arrays ({e})") from None
+    if y is not None and len(x) != len(y):
+        raise RunError(f"{path}: '{x_name}' has {len(x)} samples but '{y_name}' has {len(y)}")
+    return Raw(x, y, str(path))
+
+
+def read_npy(path: Path):
+    """A .npy array, memory-mapped (read from disk as it is used)."""
+    import numpy as np
+
+    if not path.is_file():
+        raise RunError(f"data file not found: {path}")
+    try:
+        a = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise RunError(f"{path}: cannot read the array ({e})") from None
+    if not hasattr(a, "shape") or a.ndim == 0:
+        raise RunError(f"{path}: holds a single value, not an array of samples")
+    return a
+
+
+def _npy(source: NpySource, base: Path) -> Raw:
+    x_path = _path(source.x, base)
+    x = read_npy(x_path)
+    y = None
+    if source.y is not None:
+        y_path = _path(source.y, base)
+        y = read_npy(y_path)
+        if len(x) != len(y):
+            raise RunError(f"{x_path} has {len(x)} samples but {y_path} has {len(y)}")
+    return Raw(x, y, str(x_path))
+
+
+@dataclass
+class Table:
+    x: object
+    y: list | None
+    columns: list
+    label_column: str | int | None
+
+
+def read_csv(path: Path, *, label, features, delimiter: str = ",", header: bool = True,
+             label_optional: bool = False, new_data: bool = False) -> Table:
+    """Numeric feature columns and (string) label values of a CSV file, with errors naming line and column.
+
+    ``label_optional``: the label column may be absent; ``new_data``: for evaluate or predict, not training."""
+    import csv
+    import math
+
+    import numpy as np
+
+    if not path.is_file():
+        raise RunError(f"data file not found: {path}")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            rows = []
+            names = None
+            for row in reader:
+                if not row or all(not cell.strip() for cell in row):
+                    continue
+                if header and names is None:
+                    names = [cell.strip() for cell in row]
+                    continue
+                rows.append((reader.line_num, row))
+    except UnicodeDecodeError as e:
+        raise RunError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except csv.Error as e:
+        raise RunError(f"{path}: not a valid CSV file ({e})") from None
+    except OSError as e:
+        raise RunError(f"{path}: cannot read ({e.strerror})") from None
+    if header and names is None:
+        raise RunError(f"{path}: the file is empty (no header row)")
+    width = len(names) if names is not None else (len(rows[0][1]) if rows else 0)
+    if names is None:
+        names = [str(i) for i in range(width)]
+
+    def index(column, role) -> int | None:
+        if isinstance(column, int):
+            if column >= width:
+                raise RunError(f"{path}: {role} column {column} does not exist (the file has {width} columns, "
+                               f"numbered from 0)")
+            return column
+        if column in names:
+            return names.index(column)
+        shown = ", ".join(names[:30]) + (", ..." if len(names) > 30 else "")
+        raise RunError(f"{path}: no column named '{column}' (the columns are: {shown}){_did_you_mean(column, names)}")
+
+    label_index = None
+    if label is not None:
+        if label_optional and isinstance(label, str) and label not in names:
+            label_index = None
+        elif label_optional and isinstance(label, int) and label >= width:
+            label_index = None
+        else:
+            label_index = index(label, "label")
+    if features is None:
+        feature_index = [i for i in range(width) if i != label_index and not (label is not None and label_optional
+                                                                                   and names[i] == label)]
+    else:
+        feature_index = [index(c, "feature") for c in features]
+    if not feature_index:
+        raise RunError(f"{path}: no feature columns (the only column is the label)")
+
+    x = np.empty((len(rows), len(feature_index)), dtype="float64")
+    y = [] if label_index is not None else None
+    for r, (line, row) in enumerate(rows):
+        if len(row) != width:
+            raise RunError(f"{path}: line {line} has {len(row)} fields, but the {'header' if header else 'first row'} "
+                           f"has {width}")
+        for c, i in enumerate(feature_index):
+            cell = row[i].strip()
+            try:
+                value = float(cell)
+            except ValueError:
+                what = "an empty value" if not cell else f"'{cell[:40]}'"
+                hint = "" if new_data else "; set data.source.features to choose the columns"
+                raise RunError(f"{path}: line {line}, column '{names[i]}': {what} is not a number (feature columns "
+                               f"must be numeric{hint})") from None
+            if not math.isfinite(value):
+                raise RunError(f"{path}: line {line}, column '{names[i]}': {cell} is not a finite number "
+                               f"(NaN and infinity cannot be trained on)")
+            x[r, c] = value
+        if y is not None:
+            cell = row[label_index].strip()
+            if not cell:
+                raise RunError(f"{path}: line {line}, column '{names[label_index]}': the label is empty")
+            y.append(cell)
+    columns = [names[i] if header else i for i in feature_index]
+    label_column = None if label_index is None else (names[label_index] if header else label_index)
+    return Table(x, y, columns, label_column)
+
+
+def _label_values(values: list):
+    """CSV label strings: integers, floats, or class names (kept as strings)."""
+    import numpy as np
+
+    try:
+        numbers = [float(v) for v in values]
+    except ValueError:
+        return np.asarray(values, dtype=object)
+    if all(n.is_integer() for n in numbers):
+        return np.asarray(numbers, dtype="int64")
+    return np.asarray(numbers, dtype="float64")
+
+
+def _csv(source: CsvSource, base: Path) -> Raw:
+    path = _path(source.path, base)
+    table = read_csv(path, label=source.label, features=source.features, delimiter=source.delimiter,
+                     header=source.header)
+    y = None if table.y is None else _label_values(table.y)
+    return Raw(table.x, y, str(path), columns=table.columns, label_column=table.label_column, label_text=table.y)
+
+
+def _class_folders(path: Path, what: str) -> list[Path]:
+    if not path.is_dir():
+        raise RunError(f"{what} folder not found: {path}")
+    folders = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not folders:
+        raise RunError(f"{path}: no class sub-folders (the {what} need one sub-folder per class)")
+    return folders
+
+
+def _files(folder: Path, suffixes) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def read_images(files: list[Path], image_size, color_mode: str):
+    """Images resized to image_size ([h, w]): a uint8 array (n, h, w, 1 or 3)."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    h, w = image_size
+    channels = 1 if color_mode == "grayscale" else 3
+    out = np.empty((len(files), h, w, channels), dtype="uint8")
+    for i, file in enumerate(files):
+        try:
+            with Image.open(file) as image:
+                image = image.convert("L" if channels == 1 else "RGB")
+                if image.size != (w, h):
+                    image = image.resize((w, h), Image.Resampling.BILINEAR)
+                out[i] = np.asarray(image, dtype="uint8").reshape(h, w, channels)
+        except (UnidentifiedImageError, OSError, ValueError) as e:
+            raise RunError(f"{file}: not a readable image ({e})") from None
+    return out
+
+
+def read_texts(files: list[Path]):
+    import numpy as np
+
+    texts = []
+    for file in files:
+        try:
+            texts.append(file.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as e:
+            raise RunError(f"{file}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        except OSError as e:
+            raise RunError(f"{file}: cannot read ({e.strerror})") from None
+    return np.array(texts, dtype=object)
+
+
+def _folder_source(path: Path, suffixes, what: str):
+    """(files, class name per file, class names) of a folder with one sub-folder per class."""
+    import numpy as np
+
+    folders = _class_folders(path, what)
+    files, labels = [], []
+    for folder in folders:
+        found = _files(folder, suffixes)
+        files += found
+        labels += [folder.name] * len(found)
+    if not files:
+        raise RunError(f"{path}: no {what} found (looked for {', '.join(suffixes)} files in "
+                       f"{', '.join(f.name for f in folders)})")
+    return files, np.asarray(labels, dtype=object), [f.name for f in folders]
+
+
+def _images(source: ImagesSource, base: Path) -> Raw:
+    path = _path(source.path, base)
+    files, y, classes = _folder_source(path, IMAGE_SUFFIXES, "images")
+    x = ImageRows(files, source.image_size, source.color_mode, path)  # decoded when used (load_arrays)
+    return Raw(x, y, str(path), classes=classes, files=[str(f) for f in files])
+
+
+def _text(source: TextSource, base: Path) -> Raw:
+    path = _path(source.path, base)
+    files, y, classes = _folder_source(path, (".txt",), "texts")
+    return Raw(read_texts(files), y, str(path), classes=classes, files=[str(f) for f in files], tokens=True)
+
+
+# -- keras.datasets -------------------------------------------------------------
+KERAS_CACHE = {
+    "mnist": "mnist.npz",
+    "fashion_mnist": "fashion-mnist",
+    "cifar10": "cifar-10-batches-py-target",
+    "cifar100": "cifar-100-python-target",
+    "imdb": "imdb.npz",
+    "reuters": "reuters.npz",
+    "boston_housing": "boston_housing.npz",
+}
+KERAS_CLASSES = {
+    "mnist": [str(i) for i in range(10)],
+    "fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                      "Ankle boot"],
+    "cifar10": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
+    "imdb": ["negative", "positive"],
+}
+
+
+def keras_cache_dir() -> Path:
+    """Where keras.datasets caches its downloads: $KERAS_HOME/datasets, by default ~/.keras/datasets."""
+    import os
+
+    try:
+        from keras.src.backend.config import keras_home
+
+        home = keras_home()
+    except ImportError:  # pragma: no cover - a Keras without the private accessor
+        home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(os.path.expanduser(home)) / "datasets"
+
+
+def _keras(source: KerasSource) -> Raw:
+    import contextlib
+    import sys
+
+    import numpy as np
+
+    from ..backend import import_keras
+
+    keras = import_keras()
+    name = source.name
+    cached = keras_cache_dir() / KERAS_CACHE[name]
+    was_cached = cached.exists()
+    module = getattr(keras.datasets, name)
+    kwargs = {"num_words": source.num_words} if name in ("imdb", "reuters") else {}
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # Keras's download messages must not mix with --json
+            (x_train, y_train), (x_test, y_test) = module.load_data(**kwargs)
+    except Exception as e:  # noqa: BLE001 - Keras raises a bare Exception for a failed download
+        reason = " ".join(str(e).split())[:300]
+        if "URL fetch failure" in reason or isinstance(e, OSError):
+            state = ("is cached there, but the copy is incomplete or outdated" if was_cached
+                     else "is not cached there")
+            raise RunError(f"keras dataset '{name}' could not be downloaded ({reason}). Keras keeps its datasets in "
+                           f"{cached.parent}, and '{name}' {state}; connect to the internet once to download it, "
+                           f"or copy it to {cached}") from None
+        raise RunError(f"keras dataset '{name}': cannot load it from {cached} ({type(e).__name__}: {reason})") from None
+
+    def prepare(x, y):
+        y = np.asarray(y).reshape(len(y), -1)
+        y = y[:, 0] if y.shape[1] == 1 else y
+        if name in ("imdb", "reuters"):
+            x = keras.utils.pad_sequences(list(x), maxlen=source.output_sequence_length, dtype="int32")
+        return x, y
+
+    classes = KERAS_CLASSES.get(name)
+    if name == "reuters" and hasattr(module, "get_label_names"):
+        classes = [str(c) for c in module.get_label_names()]
+    x_train, y_train = prepare(x_train, y_train)
+    x_test, y_test = prepare(x_test, y_test)
+    where = f"keras:{name}"
+    tokens = name in ("imdb", "reuters")
+    return Raw(x_train, y_train, where, classes=classes, tokens=tokens,
+               test=Raw(x_test, y_test, f"{where} (test)", classes=classes, tokens=tokens))
+
+
+def read_source(source, base: Path) -> Raw:
+    if isinstance(source, SklearnSource):
+        raw = _sklearn(source)
+    elif isinstance(source, NpzSource):
+        raw = read_npz(_path(source.path, base), source.x, source.y)
+    elif isinstance(source, NpySource):
+        raw = _npy(source, base)
+    elif isinstance(source, CsvSource):
+        raw = _csv(source, base)
+    elif isinstance(source, ImagesSource):
+        raw = _images(source, base)
+    elif isinstance(source, TextSource):
+        raw = _text(source, base)
+    else:
+        raw = _keras(source)
+    _check_raw(raw)
+    return raw
+
+
+def _check_raw(raw: Raw) -> None:
+    import numpy as np
+
+    if len(raw.x) == 0:
+        raise RunError(f"{raw.where}: no samples (the data is empty)")
+    if raw.y is not None and len(raw.y) != len(raw.x):
+        raise RunError(f"{raw.where}: {len(raw.x)} samples but {len(raw.y)} labels")
+    if not raw.tokens and np.asarray(raw.x[:1]).dtype == object:
+        raise RunError(f"{raw.where}: the features are not numbers")
