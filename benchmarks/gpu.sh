@@ -2,18 +2,24 @@
 # The GPU run, in one go: real specs trained on the GPU (float32 and --fast), then specc against the
 # hand-written twins (benchmarks/run.py) in float32, mixed bfloat16 and the fast preset.
 #
-#     benchmarks/gpu.sh RESULTS_DIR [WHEELS_DIR]
+#     benchmarks/gpu.sh RESULTS_DIR [WHEELS_DIR] [STAGE...]
+#
+# STAGE: real (two real specs, about 1 minute on an H200), dense (CNN and MLP, about 4 minutes), deep
+# (BiLSTM and VGG16, about 7 minutes); all three when none is named. A device lent for a few minutes at a time takes one or two
+# stages per call: results come back per stage, so a timed-out call keeps what it finished.
 #
 # Runs Keras on JAX (KERAS_BACKEND=jax): the same code path as TensorFlow's through Keras, and what a
-# machine with JAX but no TensorFlow has. WHEELS_DIR: wheels to install first into a private folder
-# (keras, pydantic, ... for a machine without a package index). Results: four files in RESULTS_DIR (gpu.txt, real.txt,
-# bench-dense.json, bench-deep.json).
+# machine with JAX but no TensorFlow has. WHEELS_DIR: wheels to install first into a private folder (keras,
+# pydantic, ... for a machine without a package index; "" for none). Results: gpu.txt, real.txt,
+# bench-dense.json and bench-deep.json in RESULTS_DIR.
 # SPECC_BENCH_DEVICE=cpu SPECC_BENCH_SIZE=quick: a dry run of the same script on a CPU.
 set -u
 out=${1:?results folder}
 device=${SPECC_BENCH_DEVICE:-gpu}
 size=${SPECC_BENCH_SIZE:-gpu}
 wheels=${2:-}
+stages=${*:3}
+stages=${stages:-real dense deep}
 mkdir -p "$out"
 if [ -n "$wheels" ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/specc-site \
@@ -25,10 +31,12 @@ export KERAS_BACKEND=jax PYTHONUNBUFFERED=1 PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHO
 python3 -c "import sys, jax, keras; print(sys.version.split()[0], 'jax', jax.__version__, 'keras', keras.__version__, jax.devices())" \
   | tee -a "$out/gpu.txt"
 
+has() { case " $stages " in *" $1 "*) return 0;; esac; return 1; }
+
 # 1. Real data: an LSTM classifier in float32 and with --fast (its LSTM runs on cuDNN in float32 inside the
 #    mixed model), and the digits CNN; test metrics to compare.
 work=$(mktemp -d)
-for spec in lstm digits_cnn; do
+has real && for spec in lstm digits_cnn; do
   for mode in float32 fast; do
     flag=$([ $mode = fast ] && echo --fast)
     python3 -m specc train specs/$spec.yaml --device $device $flag --run-dir "$work/$spec-$mode" --json -q \
@@ -40,7 +48,7 @@ print(sys.argv[2], sys.argv[3], r['device'], r['precision'], {k: round(v, 4) for
 done | tee "$out/real.txt"
 
 # 2. specc against the hand-written twins.
-python3 benchmarks/run.py --device $device --size $size --rounds 1 --only training --cases cnn mlp --variants float32 mixed fast \
+has dense && python3 benchmarks/run.py --device $device --size $size --rounds 1 --only training --cases cnn mlp --variants float32 mixed fast \
   --json "$out/bench-dense.json"
-python3 benchmarks/run.py --device $device --size $size --rounds 1 --only training --cases bilstm vgg16 --variants float32 fast \
+has deep && python3 benchmarks/run.py --device $device --size $size --rounds 1 --only training --cases bilstm vgg16 --variants float32 fast \
   --lstm-strategies --json "$out/bench-deep.json"
