@@ -111,23 +111,21 @@ def ratios(s: dict, k: dict) -> dict | None:
     }
 
 
-def _measure(case: dict, side: str, extra: list[str]) -> dict:
-    """``case``'s runs of one command (cached: fast and mixed share their twin), summarized."""
-    done = case["done"]
-    key = (side, *extra)
-    if key not in done:
-        done[key] = []
-        for r in range(case["rounds"]):
-            out = case["tmp"] / f"{case['name']}-{side}-{len(done)}-{r}"
-            if side == "specc":
-                cmd = [sys.executable, "-m", "specc", "train", str(case["spec"]), "--run-dir", str(out),
-                       "--epochs", str(case["epochs"]), "--device", case["device"], "-q", *extra]
-            else:
-                cmd = [sys.executable, str(HERE / "twins.py"), case["name"], str(case["data"]), str(out),
-                       "--epochs", str(case["epochs"]), *extra]
-            done[key].append(run_process(cmd, case["env"], case["tmp"] / "timings.jsonl"))
-            shutil.rmtree(out, ignore_errors=True)
-    return summarize(done[key], case["train_samples"])
+def _measure(case: dict, side: str, extra: list[str], runs: int | None = None) -> dict:
+    """``case``'s runs of one command, summarized: as many as ``runs`` (default: the rounds), run as needed
+    and kept (fast and mixed share their twin)."""
+    done = case["done"].setdefault((side, *extra), [])
+    while len(done) < (runs or case["rounds"]):
+        out = case["tmp"] / f"{case['name']}-{side}-{len(case['done'])}-{len(done)}"
+        if side == "specc":
+            cmd = [sys.executable, "-m", "specc", "train", str(case["spec"]), "--run-dir", str(out),
+                   "--epochs", str(case["epochs"]), "--device", case["device"], "-q", *extra]
+        else:
+            cmd = [sys.executable, str(HERE / "twins.py"), case["name"], str(case["data"]), str(out),
+                   "--epochs", str(case["epochs"]), *extra]
+        done.append(run_process(cmd, case["env"], case["tmp"] / "timings.jsonl"))
+        shutil.rmtree(out, ignore_errors=True)
+    return summarize(done, case["train_samples"])
 
 
 def bench_training(names, variants, rounds: int, size: str, device: str, lstm_strategies: bool,
@@ -149,16 +147,17 @@ def bench_training(names, variants, rounds: int, size: str, device: str, lstm_st
             case = {"name": name, "spec": spec, "data": data, "epochs": epochs, "device": device, "env": env,
                     "tmp": tmp, "rounds": rounds, "train_samples": train_samples, "done": {}}
 
-            def measure(side: str, extra: list[str], case=case) -> dict:
-                return _measure(case, side, extra)
+            def measure(side: str, extra: list[str], runs: int | None = None, case=case) -> dict:
+                return _measure(case, side, extra, runs)
 
             for variant in variants:
                 specc_args, twin_args = VARIANTS[variant]
                 row = {"case": name, "variant": variant, "samples": n, "epochs": epochs}
-                # alternate which side goes first, so neither always meets a cold or a warm cache
-                order = ("specc", "keras") if len(results) % 2 == 0 else ("keras", "specc")
-                for side in order:
-                    row[side] = measure(side, specc_args if side == "specc" else twin_args)
+                args = {"specc": specc_args, "keras": twin_args}
+                # rounds alternate which side goes first, so neither always meets a cold or a warm cache
+                for r in range(1, rounds + 1):
+                    for side in ("specc", "keras") if (r + len(results)) % 2 else ("keras", "specc"):
+                        row[side] = measure(side, args[side], r)
                 row["ratio"] = ratios(row["specc"], row["keras"])
                 if variant != "float32":  # the preset against hand-written float32 too
                     base = measure("keras", VARIANTS["float32"][1])
