@@ -192,9 +192,9 @@ def _not_a_stack(graph: Graph):
     """(node, why) where ``graph`` is not a plain stack of layers (one input, each layer fed by the one before,
     no shared layers, the last one its output), else None."""
     first, *rest = graph.nodes
-    if not isinstance(first.layer, Input) or any(isinstance(n.layer, Input) for n in rest):
-        extra = next(n for n in graph.nodes if isinstance(n.layer, Input) and n is not first) if rest else first
-        return extra, "it has several inputs"
+    inputs = [n for n in graph.nodes if isinstance(n.layer, Input)]
+    if inputs != [first]:
+        return (inputs[1] if len(inputs) > 1 else first), "it does not start with its one Input"
     for before, node in zip(graph.nodes, rest):
         if isinstance(node.layer, Shared):
             return node, f"'{node.name}' applies a shared layer"
