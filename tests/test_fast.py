@@ -1,7 +1,7 @@
 """The fast preset (train.fast, `specc train --fast`) and mixed precision for recurrent layers.
 
 The GPU half of both is measured by benchmarks/gpu.sh on a GPU machine (docs/performance.md); here,
-on a CPU, what can be checked without one: how the preset resolves, that it changes nothing on a CPU,
+on a CPU, what can be checked without one: how the preset resolves on each device, what a run records,
 and how a mixed model is lowered when JAX runs on a GPU.
 """
 
