@@ -63,24 +63,29 @@ def import_keras():
     return keras
 
 
-# Chosen by measurement on a GPU (docs/performance.md): batches per compiled call for `auto`, and what
-# the fast preset (train.fast, `specc train --fast`) adds there.
+# Chosen by measurement on a GPU (docs/performance.md): batches per compiled call for `auto` with JAX on a
+# GPU, and what the fast preset (train.fast, `specc train --fast`) adds there.
 GPU_STEPS_PER_EXECUTION = 16
 FAST_GPU = {"jit_compile": True}
 
 
-def performance(train, device: str) -> dict:
-    """The precision, XLA setting and batches per compiled call a run uses on ``device`` ('cpu', 'gpu'):
-    the spec's own (``steps_per_execution: auto`` resolved for the device), with ``train.fast`` filling those
-    the spec leaves unset with the fast preset for the device (docs/performance.md)."""
+def performance(train, device: str, backend: str) -> dict:
+    """The precision, XLA setting and batches per compiled call a run uses on ``device`` ('cpu', 'gpu') with
+    Keras's ``backend``: the spec's own (``steps_per_execution: auto`` resolved), with ``train.fast`` filling
+    those the spec leaves unset with the fast preset for the device (docs/performance.md).
+
+    ``auto`` is 16 batches per call only with JAX on a GPU, where it gives the very same steps as 1. On
+    TensorFlow, Keras's multi-step loop shifts the batches of specc's epoch-keyed input pipeline across
+    epochs (the history changes, and a resumed run no longer matches), so ``auto`` keeps 1 there."""
     spe = train.steps_per_execution
-    settings = {"precision": train.precision, "jit_compile": train.jit_compile,
-                "steps_per_execution": (GPU_STEPS_PER_EXECUTION if device == "gpu" else 1) if spe == "auto" else spe}
+    if spe == "auto":
+        spe = GPU_STEPS_PER_EXECUTION if device == "gpu" and backend == "jax" else 1
+    settings = {"precision": train.precision, "jit_compile": train.jit_compile, "steps_per_execution": spe}
     if not train.fast:
         return settings
     if device == "gpu":
         preset = {**FAST_GPU, "precision": "mixed_bfloat16" if gpu_has_bfloat16() else "mixed_float16"}
-    elif device == "cpu" and cpu_has_amx() and import_keras().backend.backend() == "tensorflow":
+    elif device == "cpu" and cpu_has_amx() and backend == "tensorflow":
         preset = {"precision": "mixed_bfloat16"}  # oneDNN's AMX kernels: faster there; on JAX's CPU slower
     else:
         return settings

@@ -193,7 +193,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
         state = None
 
     used = device_name()
-    perf = performance(train, used)  # the spec's precision/XLA/steps per call, or the fast preset's
+    perf = performance(train, used, backend)  # the spec's precision/XLA/steps per call, or the fast preset's
     if resume is not None:
         outputs, names = result.graph.outputs, list(model.output_names)
         model.compile(optimizer=model.optimizer, loss=model.loss, loss_weights=spec.compile.keras_loss_weights(

@@ -76,8 +76,9 @@ class Train(_Model):
         "auto", description="XLA compilation: `auto` uses it on GPU only (it slowed small CNNs on CPU)."
     )
     steps_per_execution: Union[Annotated[int, Field(gt=0)], Literal["auto"]] = Field(
-        "auto", description="Batches per compiled call: `auto` is 16 on a GPU (fewer dispatches; the same "
-        "steps and results), 1 on a CPU. Batch-level callbacks and interruption see every Nth batch."
+        "auto", description="Batches per compiled call: `auto` is 16 with JAX on a GPU (fewer dispatches; the "
+        "same steps and results), else 1. Batch-level callbacks and interruption see every Nth batch. On "
+        "TensorFlow more than 1 shifts the batches across epochs: the run is then not resume-exact."
     )
     fast: bool = Field(
         False,
