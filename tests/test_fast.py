@@ -145,12 +145,14 @@ def test_train_fast_is_recorded_and_kept_for_resume(tmp_path):
 
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "d.npz", x=rng.integers(1, 50, (64, 12)).astype("float32"), y=rng.integers(0, 2, (64, 1)))
-    out = run_cli("train", spec, "--fast", "--device", "cpu", "--run-dir", tmp_path / "run", "-q")
+    out = run_cli("train", spec, "--fast", "--device", "cpu", "--run-dir", tmp_path / "run")
     assert out.returncode == 0, out.stderr
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["fast"] is True and info["device"] == "cpu"
     bfloat16 = backend.cpu_has_amx() and info["backend"] == "tensorflow"  # the preset on a CPU
     assert info["precision"] == ("mixed_bfloat16" if bfloat16 else "float32")
+    assert f"fast preset on cpu ({info['backend']}): precision {info['precision']}, XLA Keras's choice, 1 batch" \
+        in out.stderr.splitlines()[0]
     assert "fast: true" in (tmp_path / "run" / "spec.yaml").read_text()
     out = run_cli("train", "--resume", tmp_path / "run", "--fast")
     assert out.returncode == 2 and "--resume continues a run as it was configured" in out.stderr

@@ -208,6 +208,10 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
     ctx = RunContext(spec=spec, run_dir=run_dir, epochs=train.epochs, steps_per_epoch=steps(n_samples(x_train), train.batch_size),
                      has_validation=x_val is not None, tty=sys.stderr.isatty(), quiet=quiet,
                      tensorboard_available=_tensorboard_available())
+    if train.fast:  # say what the preset chose here: it depends on the device and backend
+        xla = {True: "on", False: "off"}.get(perf["jit_compile"], "Keras's choice")
+        ctx.say(f"fast preset on {used} ({backend}): precision {perf['precision']}, XLA {xla}, "
+                f"{perf['steps_per_execution']} batch(es) per compiled call")
     first_epoch = 0
     if state is not None:
         first_epoch = state["epochs_done"]
