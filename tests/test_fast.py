@@ -74,7 +74,7 @@ def test_values_the_spec_sets_win_over_the_preset(monkeypatch):
 @pytest.mark.slow
 def test_several_steps_per_call_on_jax_train_exactly_the_same_steps(tmp_path):
     """What lets `auto` run 16 batches per call with JAX on a GPU: on JAX the history is the same as with 1
-    (on TensorFlow it is not, which is why `auto` stays 1 there)."""
+    (on TensorFlow the weights are, but Keras reports other epoch losses: why `auto` stays 1 there)."""
     pytest.importorskip("jax")
     import os
 

@@ -74,9 +74,10 @@ def performance(train, device: str, backend: str) -> dict:
     Keras's ``backend``: the spec's own (``steps_per_execution: auto`` resolved), with ``train.fast`` filling
     those the spec leaves unset with the fast preset for the device (docs/performance.md).
 
-    ``auto`` is 16 batches per call only with JAX on a GPU, where it gives the very same steps as 1. On
-    TensorFlow, Keras's multi-step loop shifts the batches of specc's epoch-keyed input pipeline across
-    epochs (the history changes, and a resumed run no longer matches), so ``auto`` keeps 1 there."""
+    ``auto`` is 16 batches per call only with JAX on a GPU, where it gives the very same history as 1. On
+    TensorFlow the weights are the same but Keras's multi-step loop reports other epoch losses (which then
+    also depend on how many epochs the run has, so a resumed run's history no longer matches an
+    uninterrupted one), so ``auto`` keeps 1 there."""
     spe = train.steps_per_execution
     if spe == "auto":
         spe = GPU_STEPS_PER_EXECUTION if device == "gpu" and backend == "jax" else 1

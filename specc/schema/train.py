@@ -78,7 +78,8 @@ class Train(_Model):
     steps_per_execution: Union[Annotated[int, Field(gt=0)], Literal["auto"]] = Field(
         "auto", description="Batches per compiled call: `auto` is 16 with JAX on a GPU (fewer dispatches; the "
         "same steps and results), else 1. Batch-level callbacks and interruption see every Nth batch. On "
-        "TensorFlow more than 1 shifts the batches across epochs: the run is then not resume-exact."
+        "TensorFlow more than 1 trains the same weights but Keras reports other epoch losses (the history "
+        "then differs from one batch per call, and a resumed run's from an uninterrupted one)."
     )
     fast: bool = Field(
         False,
