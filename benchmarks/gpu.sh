@@ -5,8 +5,8 @@
 #     benchmarks/gpu.sh RESULTS_DIR [WHEELS_DIR] [STAGE...]
 #
 # STAGE: real (two real specs, about 1 minute on an H200), dense (CNN and MLP, about 4 minutes), deep
-# (BiLSTM and VGG16, about 7 minutes); all three when none is named. A device lent for a few minutes at a time takes one or two
-# stages per call: results come back per stage, so a timed-out call keeps what it finished.
+# (BiLSTM and VGG16, about 7 minutes); all three when none is named. With a GPU for a few minutes at a
+# time, run one or two stages per call: each writes its own results, so a timed-out call keeps what it did.
 #
 # Runs Keras on JAX (KERAS_BACKEND=jax): the same code path as TensorFlow's through Keras, and what a
 # machine with JAX but no TensorFlow has. WHEELS_DIR: wheels to install first into a private folder (keras,
