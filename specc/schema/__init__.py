@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ..layers import AnyLayer
 from .compile import Compile
 from .data import Data
-from .reuse import BlockDef, Include, SubModel, Vars
+from .reuse import BlockDef, Include, SubModel, Vars, layer_short_forms
 from .train import Train
 
 SPEC_VERSION = 1
@@ -69,9 +69,7 @@ class Spec(BaseModel):
     @field_validator("layers", mode="before")
     @classmethod
     def _short_forms(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [{"type": item} if isinstance(item, str) else item for item in value]
-        return value
+        return layer_short_forms(value)
 
 
 __all__ = ["Budget", "Spec", "BlockDef", "SubModel", "Compile", "Train", "Data", "SPEC_VERSION", "SUPPORTED_VERSIONS"]

@@ -18,6 +18,13 @@ Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 LayerName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$", max_length=128)]
 
 
+def layer_short_forms(value: Any) -> Any:
+    """A `layers:` list may name a layer kind alone (`- Flatten`): that is `{type: Flatten}`."""
+    if isinstance(value, list):
+        return [{"type": item} if isinstance(item, str) else item for item in value]
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -59,9 +66,7 @@ class SubModel(_Model):
     @field_validator("layers", mode="before")
     @classmethod
     def _short_forms(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [{"type": item} if isinstance(item, str) else item for item in value]
-        return value
+        return layer_short_forms(value)
 
 
 Vars = dict[Name, Any]
