@@ -525,7 +525,8 @@ def import_(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ):
     """Turn a Keras model into a spec (no TensorFlow). Exit 1, writing nothing, if a spec cannot express it."""
-    from .importer import ImportFailure, import_model
+    from .importer import ImportFailure
+    from .importing import import_model
     from .runners.files import atomic_write_text
 
     if output.suffix not in (".yaml", ".yml"):
