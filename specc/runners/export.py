@@ -456,6 +456,9 @@ def _to_savedmodel(model, tmp: Path):
             model.export(str(tmp), format="tf_saved_model", verbose=False)
     except Exception as e:  # noqa: BLE001
         raise _converter_error("savedmodel", e) from None
+    from .files import ordinary_modes
+
+    ordinary_modes(tmp)
     return f"keras {_version('keras')} tf_saved_model (tensorflow {tf.__version__})", None
 
 
