@@ -206,6 +206,7 @@ def spec_reference() -> str:
         out += [f"#### `type: {model.model_fields['type'].annotation.__args__[0]}`", "", _doc(model), "",
                 *_fields_table(model, skip=frozenset({"type"})), ""]
     out += ["### `window`", "", _doc(Window), "", *_fields_table(Window), ""]
+    out += _search_reference()
     out += [
         "## Layers",
         "",
@@ -225,6 +226,23 @@ def spec_reference() -> str:
             table = _fields_table(model, skip=base)
             out += (table if len(table) > 2 else ["No arguments besides the common ones."]) + [""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _search_reference() -> list[str]:
+    from .analysis.search import MAX_CHECKED_POINTS
+    from .schema.search import Categorical, FloatRange, IntRange, Objective, Pruner, Sampler, Search
+
+    out = ["## `search`", "", _doc(Search), "", *_fields_table(Search), "",
+           f"`specc validate` checks the space: every key names a value of the spec, every value fits the field it "
+           f"sets, and the spec of every point (a grid's points, or the categorical choices with both ends of "
+           f"each range) passes the static check, up to {MAX_CHECKED_POINTS} points.", ""]
+    for title, model in (("objective", Objective), ("sampler", Sampler), ("pruner", Pruner)):
+        out += [f"### `{title}`", "", _doc(model), "", *_fields_table(model), ""]
+    out += ["### The space", "", "Each key is a spec key path, as for `--set`; each value one of:", ""]
+    for model in (Categorical, IntRange, FloatRange):
+        name = model.model_fields["type"].annotation.__args__[0]
+        out += [f"#### `type: {name}`", "", _doc(model), "", *_fields_table(model, skip=frozenset({"type"})), ""]
+    return out
 
 
 def errors_reference() -> str:
