@@ -647,7 +647,9 @@ def _publish(tmp: Path, out: Path) -> None:
         os.rename(tmp, out)
         return
     if tmp.is_file() and not out.is_dir():
-        os.replace(tmp, out)  # atomic
+        from .files import publish
+
+        publish(tmp, out)  # atomic; the file keeps the replaced one's mode, as an ordinary write would
         return
     old = out.parent / f".{out.name}.{secrets.token_hex(4)}.old"
     os.rename(out, old)
