@@ -65,8 +65,12 @@ def apply(doc: Document, assignment: str) -> tuple:
     if "=" not in assignment:
         raise OverrideError(f"expected KEY=VALUE, got '{assignment}'")
     key, _, text = assignment.partition("=")
-    parts = parse_key(key.strip())
-    value = parse_value(text)
+    return set_value(doc, key.strip(), parse_value(text))
+
+
+def set_value(doc: Document, key: str, value) -> tuple:
+    """Set the value at a key path (as `--set` reads it) in the document's data; returns the path that was set."""
+    parts = parse_key(key)
     if not isinstance(doc.data, dict):
         raise OverrideError("the spec is not a mapping")
     node, path = doc.data, []
@@ -86,8 +90,8 @@ def apply(doc: Document, assignment: str) -> tuple:
         elif not isinstance(node, dict):
             raise OverrideError(f"{key}: '{'.'.join(map(str, path))}' is not a mapping or list")
         child = node.get(part) if isinstance(node, dict) else node[part]
-        if isinstance(child, str) and isinstance(nxt, str):  # expand a short form: adam -> {type: adam}
-            child = {"type": child}
+        if isinstance(child, str) and isinstance(nxt, str):  # expand a short form: adam -> {type: Adam}
+            child = {"type": _canonical_type(child)}
         if child is None:
             child = {} if isinstance(nxt, str) else []
         if isinstance(node, dict):
@@ -110,3 +114,10 @@ def apply(doc: Document, assignment: str) -> tuple:
     else:
         raise OverrideError(f"{key}: '{'.'.join(map(str, path))}' is not a mapping")
     return tuple(path)
+
+
+def _canonical_type(name: str) -> str:
+    """A short form's type as the mapping form spells it: `adam` is `{type: Adam}`."""
+    from .schema.compile import OPTIMIZERS
+
+    return next((n for n in OPTIMIZERS if n.lower() == name.lower()), name)

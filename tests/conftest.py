@@ -11,12 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
 
 
-def run_cli(*args, cwd=None, env=None, timeout=300):
-    """Run the real CLI in a subprocess: `python -m specc ARGS`."""
+def run_cli(*args, cwd=None, env=None, timeout=300, umask=-1):
+    """Run the real CLI in a subprocess: `python -m specc ARGS` (with ``umask``, under that umask)."""
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "specc", *map(str, args)],
-        capture_output=True, text=True, cwd=cwd or ROOT, env=full_env, timeout=timeout,
+        capture_output=True, text=True, cwd=cwd or ROOT, env=full_env, timeout=timeout, umask=umask,
     )
 
 
