@@ -23,8 +23,9 @@ from .schema.train import Train
 CATEGORIES = [
     ("core", "Core"),
     ("convolution", "Convolution"),
-    ("pooling", "Pooling and upsampling"),
-    ("reshaping", "Padding, cropping and permuting"),
+    ("pooling", "Pooling"),
+    ("resampling", "Resampling: upsampling, padding and cropping"),
+    ("reshaping", "Permuting axes"),
     ("normalization", "Normalization"),
     ("activation", "Activation layers"),
     ("regularization", "Noise and regularization"),
