@@ -651,6 +651,23 @@ def compare(
             typer.echo(f"wrote {output}", err=True)
 
 
+@app.command()
+def report(
+    path: Path = typer.Argument(..., help="A run directory (specc train) or a sweep directory (specc tune)."),
+    output: Path = typer.Option(..., "--output", "-o", help="The HTML file to write."),
+):
+    """One self-contained HTML page of a run or a sweep, to read offline, mail or attach to a CI job."""
+    from .report import ReportError, write_report
+
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise _usage("the report file must end in .html")
+    try:
+        write_report(path, output)
+    except ReportError as err:
+        raise _usage(str(err))
+    typer.echo(f"wrote {output}")
+
+
 def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     app()

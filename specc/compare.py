@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .runs import Run, duration, higher_is_better
+from .runs import Run, checked_spec, duration, higher_is_better
 
 DATA_KEYS = ("source", "fingerprint", "train_samples", "validation_samples", "test_samples")
 ENV_KEYS = ("specc_version", "keras_version", "backend", "device", "precision", "fast", "workers", "replicas",
@@ -32,19 +32,6 @@ def labels(runs: list[Run]) -> list[str]:
     """Short, distinct names: the folder names, or the whole paths where two folder names are the same."""
     names = [run.path.name for run in runs]
     return names if len(set(names)) == len(names) else [str(run.path) for run in runs]
-
-
-def checked_spec(run: Run):
-    """The run's resolved spec, checked statically (no TensorFlow): a CheckResult, or a reason."""
-    from .check import check_file
-
-    path = run.path / "spec.yaml"
-    if not path.is_file():
-        return f"{run.path} has no spec.yaml"
-    result = check_file(path)
-    if not result.ok:
-        return f"{path}: not a valid spec ({result.errors[0].message})"
-    return result
 
 
 def compare(runs: list[Run]) -> Comparison:
