@@ -279,7 +279,7 @@ train: {batch_size: 8, validation_split: 0.2}
 
 
 def test_npy_mappings_stream_with_the_same_batches_as_in_memory(tmp_path, monkeypatch):
-    from specc.runners.pipeline import batches, hold_out, training_input
+    from specc.runners.pipeline import Batching, batches, hold_out, training_input
 
     for name, a in _write_npz(tmp_path, n=60).items():
         np.save(tmp_path / f"{name}.npy", a)
@@ -293,7 +293,7 @@ def test_npy_mappings_stream_with_the_same_batches_as_in_memory(tmp_path, monkey
 
     def first_epoch(arrays):
         x, y, _, _ = hold_out(arrays.x_train, arrays.y_train, 0)
-        data, kw = training_input(x, y, 8, 3, 0, 1, True, "tensorflow")
+        data, kw = training_input(x, y, Batching(8, 3, 0, 1, True, "tensorflow"))
         return [(bx, by) for bx, by in data.take(kw["steps_per_epoch"]).as_numpy_iterator()]
 
     got, want = first_epoch(lazy), first_epoch(memory)

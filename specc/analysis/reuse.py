@@ -19,6 +19,7 @@ from ..layers.base import fmt_shape, fmt_shapes
 from ..layers.core import Input
 from ..layers.models import Model, Shared
 from ..loader import Document
+from ..paths import saved_model_file
 from .graph import Graph, Node, build_graph
 from .shapes import NodeInfo, infer_shapes
 
@@ -190,9 +191,7 @@ class Resolver:
             return self.done[key]
         self.done[key] = None
         where = loc + ("path",)
-        path = (self.base / layer.path)
-        if path.is_dir():
-            path = path / "model.keras"
+        path = saved_model_file(layer.path, self.base)
         try:
             config = read_model_config(path)
             data, problems = import_config(config)

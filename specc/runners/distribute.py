@@ -352,7 +352,7 @@ class Worker:
             },
         }
 
-    def training_input(self, x, y, batch_size: int, seed: int, first_epoch: int, shuffle: bool):
+    def training_input(self, x, y, b):
         """(data, fit kwargs): this worker's rows of every global batch.
 
         The epoch's order is the single-worker one (a permutation seeded by (seed, epoch)). Global batch
@@ -360,14 +360,14 @@ class Worker:
         the parts into one global batch. A last partial batch keeps a multiple of `replicas` samples,
         so at most replicas-1 samples of an epoch (a different few each epoch, when shuffled) are skipped.
         """
+        batch_size = b.batch_size
         try:
             check_batch(batch_size, self.replicas, self.cluster.num_processes)
         except DistributeError as e:
             raise RunError(str(e))
         import keras
-        import numpy as np
 
-        from .pipeline import _take, n_samples
+        from .pipeline import n_samples, take
 
         n, replicas = n_samples(x), self.replicas
         parts, part = self.cluster.num_processes, self.cluster.process_id
@@ -379,11 +379,8 @@ class Worker:
         class Sharded(keras.utils.PyDataset):
             def __init__(self):
                 super().__init__()
-                self.epoch = first_epoch
-                self._order()
-
-            def _order(self):
-                self.order = np.random.default_rng([seed, self.epoch]).permutation(n) if shuffle else np.arange(n)
+                self.epoch = b.first_epoch
+                self.order = b.order(n, self.epoch)
 
             def __len__(self):
                 return length
@@ -393,12 +390,12 @@ class Worker:
                 usable = len(idx) // replicas * replicas
                 share = usable // parts
                 idx = idx[part * share:(part + 1) * share]
-                xb = _take(x, idx)
-                return xb, (xb if y is x else _take(y, idx))
+                xb = take(x, idx)
+                return xb, (xb if y is x else take(y, idx))
 
             def on_epoch_end(self):
                 self.epoch += 1
-                self._order()
+                self.order = b.order(n, self.epoch)
 
         return Sharded(), {}
 

@@ -23,26 +23,29 @@ data/named.py); every function here takes either, and a dict's arrays are indexe
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+
+from .data.streams import n_samples, streamed, take
 
 
-def streamed(a) -> bool:
-    """A ``data.Lazy`` (or a dict holding one): rows read (and prepared) per batch with ``take``."""
-    if isinstance(a, dict):
-        return any(streamed(v) for v in a.values())
-    return getattr(a, "streamed", False)
+@dataclass(frozen=True)
+class Batching:
+    """How training batches are drawn: ``batch_size`` rows at a time, epochs ``first_epoch`` to ``epochs - 1``,
+    each epoch's order a function of (``seed``, epoch) only (shuffled, or in order), through the ``backend``'s
+    own input pipeline."""
 
+    batch_size: int
+    seed: int
+    first_epoch: int
+    epochs: int
+    shuffle: bool
+    backend: str = "tensorflow"
 
-def n_samples(a) -> int:
-    """len() of an array, or of each array of a dict of them (per input or output)."""
-    if isinstance(a, dict):
-        return len(next(iter(a.values()))) if a else 0
-    return len(a)
+    def order(self, n: int, epoch: int):
+        """The rows of one epoch, in the order they are taken (NumPy; the tf.data pipeline has its own)."""
+        import numpy as np
 
-
-def _take(a, idx):
-    if isinstance(a, dict):
-        return {k: _take(v, idx) for k, v in a.items()}
-    return a.take(idx) if streamed(a) else a[idx]
+        return np.random.default_rng([self.seed, epoch]).permutation(n) if self.shuffle else np.arange(n)
 
 
 def _split(a, start, stop):
@@ -69,36 +72,36 @@ def steps(n: int, batch_size: int) -> int:
     return max(1, math.ceil(n / batch_size))
 
 
-def _tf_index_batches(n: int, batch_size: int, seed: int, first_epoch: int, epochs: int, shuffle: bool):
+def _tf_index_batches(n: int, b: Batching):
     """Batches of row indices, epoch after epoch, each epoch's order a function of (seed, epoch)."""
     import tensorflow as tf
 
-    base = tf.constant(seed, tf.int64)
+    base = tf.constant(b.seed, tf.int64)
 
     def epoch(e):
         order = tf.range(n, dtype=tf.int64)
-        if shuffle:
+        if b.shuffle:
             order = tf.random.experimental.stateless_shuffle(order, seed=tf.stack([base, e]))
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+        return tf.data.Dataset.from_tensor_slices(order).batch(b.batch_size)
 
-    return tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch)
+    return tf.data.Dataset.range(b.first_epoch, b.epochs).flat_map(epoch)
 
 
-def tf_dataset(x, y, batch_size: int, seed: int, first_epoch: int, epochs: int, shuffle: bool):
+def tf_dataset(x, y, b: Batching):
     import tensorflow as tf
 
     if isinstance(x, dict) or isinstance(y, dict):
-        return _tf_dataset_named(x, y, batch_size, seed, first_epoch, epochs, shuffle)
+        return _tf_dataset_named(x, y, b)
     xs, ys = tf.constant(x), tf.constant(y)
     return (
-        _tf_index_batches(len(x), batch_size, seed, first_epoch, epochs, shuffle)
+        _tf_index_batches(len(x), b)
         .map(lambda idx: (tf.gather(xs, idx), tf.gather(ys, idx)), num_parallel_calls=tf.data.AUTOTUNE,
              deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
     )
 
 
-def _tf_dataset_named(x, y, batch_size: int, seed: int, first_epoch: int, epochs: int, shuffle: bool):
+def _tf_dataset_named(x, y, b: Batching):
     """``tf_dataset`` for several inputs or outputs: the same index batches gather every array."""
     import tensorflow as tf
 
@@ -109,7 +112,7 @@ def _tf_dataset_named(x, y, batch_size: int, seed: int, first_epoch: int, epochs
                 tf.nest.map_structure(lambda t: tf.gather(t, idx), ys))
 
     return (
-        _tf_index_batches(n_samples(x), batch_size, seed, first_epoch, epochs, shuffle)
+        _tf_index_batches(n_samples(x), b)
         .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
     )
@@ -124,10 +127,10 @@ def _tf_read(x, y):
         return _tf_read_named(x, y)
 
     def read(idx):
-        xb = _take(x, idx)
+        xb = take(x, idx)
         if y is None:
             return (xb,)
-        return xb, (xb if y is x else np.asarray(_take(y, idx)))
+        return xb, (xb if y is x else np.asarray(take(y, idx)))
 
     parts = [x] if y is None else [x, y]
     dtypes = [tf.as_dtype(a.dtype) for a in parts]
@@ -150,7 +153,7 @@ def _tf_read_named(x, y):
     parts = tf.nest.flatten(structure)
 
     def read(idx):
-        return [np.asarray(_take(a, idx)) for a in parts]
+        return [np.asarray(take(a, idx)) for a in parts]
 
     dtypes = [tf.as_dtype(a.dtype) for a in parts]
 
@@ -163,12 +166,12 @@ def _tf_read_named(x, y):
     return load
 
 
-def tf_stream_dataset(x, y, batch_size: int, seed: int, first_epoch: int, epochs: int, shuffle: bool):
+def tf_stream_dataset(x, y, b: Batching):
     """``tf_dataset`` for streamed data: the same (seed, epoch) index batches, rows read per batch."""
     import tensorflow as tf
 
     return (
-        _tf_index_batches(n_samples(x), batch_size, seed, first_epoch, epochs, shuffle)
+        _tf_index_batches(n_samples(x), b)
         .map(_tf_read(x, y), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
     )
@@ -194,49 +197,43 @@ def batches(x, y, batch_size: int, backend: str):
 
         def __getitem__(self, i):
             idx = np.arange(i * batch_size, min((i + 1) * batch_size, n))
-            xb = _take(x, idx)
+            xb = take(x, idx)
             if y is None:
                 return xb
-            return xb, (xb if y is x else _take(y, idx))
+            return xb, (xb if y is x else take(y, idx))
 
     return InOrder()
 
 
-def py_dataset(x, y, batch_size: int, seed: int, first_epoch: int, shuffle: bool):
+def py_dataset(x, y, b: Batching):
     import keras
-    import numpy as np
 
     class EpochShuffled(keras.utils.PyDataset):
         def __init__(self):
             super().__init__()
-            self.epoch = first_epoch
-            self._order()
-
-        def _order(self):
-            n = n_samples(x)
-            self.order = np.random.default_rng([seed, self.epoch]).permutation(n) if shuffle else np.arange(n)
+            self.epoch = b.first_epoch
+            self.order = b.order(n_samples(x), self.epoch)
 
         def __len__(self):
-            return steps(n_samples(x), batch_size)
+            return steps(n_samples(x), b.batch_size)
 
         def __getitem__(self, i):
-            idx = self.order[i * batch_size:(i + 1) * batch_size]
+            idx = self.order[i * b.batch_size:(i + 1) * b.batch_size]
             if isinstance(x, dict) or isinstance(y, dict):
-                return _take(x, idx), _take(y, idx)
+                return take(x, idx), take(y, idx)
             xb = x[idx]
             return xb, (xb if y is x else y[idx])
 
         def on_epoch_end(self):
             self.epoch += 1
-            self._order()
+            self.order = b.order(n_samples(x), self.epoch)
 
     return EpochShuffled()
 
 
-def training_input(x, y, batch_size: int, seed: int, first_epoch: int, epochs: int, shuffle: bool, backend: str):
+def training_input(x, y, b: Batching):
     """(data, fit kwargs) for model.fit, seeded by epoch."""
-    if backend == "tensorflow":
+    if b.backend == "tensorflow":
         make = tf_stream_dataset if streamed(x) or streamed(y) else tf_dataset
-        return make(x, y, batch_size, seed, first_epoch, epochs, shuffle), {
-            "steps_per_epoch": steps(n_samples(x), batch_size)}
-    return py_dataset(x, y, batch_size, seed, first_epoch, shuffle), {}
+        return make(x, y, b), {"steps_per_epoch": steps(n_samples(x), b.batch_size)}
+    return py_dataset(x, y, b), {}

@@ -20,9 +20,10 @@ from pathlib import Path
 
 from .. import __version__
 from ..check import CheckResult
+from ..paths import spec_relative
 from ..render import model_name
 from . import RunError
-from .files import atomic_keras_save, atomic_write_json, atomic_write_text
+from .files import atomic_keras_save, atomic_write_bytes, atomic_write_json, atomic_write_text
 
 
 class Interrupted(Exception):
@@ -34,24 +35,23 @@ class Interrupted(Exception):
 
 
 def resolved_spec(result: CheckResult, base: Path) -> dict:
-    """The spec as trained: defaults filled in, overrides applied, data paths absolute."""
+    """The spec as trained: defaults filled in, overrides applied, data and saved-model paths absolute."""
+    def absolute(value: str) -> str:
+        return value if Path(value).is_absolute() else str(spec_relative(value, base).resolve())
+
     data = result.spec.model_dump(mode="json", exclude_none=True)
-    spec_data = result.spec.data
-    if spec_data is not None:
-        for value in data["data"].values():
-            if isinstance(value, dict) and "path" in value and not Path(value["path"]).is_absolute():
-                value["path"] = str((base / value["path"]).resolve())
-            for name in ("x", "y"):  # .npy pairs name files (or a mapping of them, per input/output)
-                if isinstance(value, dict) and value.get("type") == "npy" and isinstance(value.get(name), str):
-                    if not Path(value[name]).is_absolute():
-                        value[name] = str((base / value[name]).resolve())
-                if isinstance(value, dict) and value.get("type") == "npy" and isinstance(value.get(name), dict):
-                    value[name] = {k: v if Path(v).is_absolute() else str((base / v).resolve())
-                                   for k, v in value[name].items()}
+    for value in (data.get("data") or {}).values() if result.spec.data is not None else ():
+        if isinstance(value, dict) and "path" in value:
+            value["path"] = absolute(value["path"])
+        for name in ("x", "y"):  # .npy pairs name files (or a mapping of them, per input/output)
+            if isinstance(value, dict) and value.get("type") == "npy" and isinstance(value.get(name), str):
+                value[name] = absolute(value[name])
+            if isinstance(value, dict) and value.get("type") == "npy" and isinstance(value.get(name), dict):
+                value[name] = {k: absolute(v) for k, v in value[name].items()}
     for layers in [data["layers"], *(m["layers"] for m in (data.get("models") or {}).values())]:
         for layer in layers:  # saved models that `type: Model` layers start from
-            if layer.get("type") == "Model" and "path" in layer and not Path(layer["path"]).is_absolute():
-                layer["path"] = str((base / layer["path"]).resolve())
+            if layer.get("type") == "Model" and "path" in layer:
+                layer["path"] = absolute(layer["path"])
     return data
 
 
@@ -121,217 +121,269 @@ def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None 
     from contextlib import ExitStack
 
     with ExitStack() as scope:  # what holds while this run trains (a resumed run's way of reading its data)
-        return _train_run(scope, result, spec_path, run_dir, quiet, resume, device, cluster)
+        run = _Training(scope, result, spec_path, quiet, resume, device, cluster)
+        run.open(run_dir)
+        run.load_data()
+        run.build()
+        run.record()
+        run.fit()
+        return run.run_dir, run.finish()
 
 
-def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path | None, quiet: bool,
-               resume: Path | None, device: str, cluster) -> tuple[Path, dict]:
-    # --- multi-worker training (distribute.py): join the cluster before Keras is imported ---
-    worker = None
-    if cluster is not None:
-        if resume is not None:
-            raise RunError("a multi-worker run cannot be resumed (see docs/distributed.md); train it again")
-        from .distribute import start_worker
+class _Training:
+    """One training run, step by step: open the run directory (new, or the one resumed), read the data,
+    build the model or restore it, record the provenance, fit, then evaluate and write the results.
+    A multi-worker run (distribute.py) joins its cluster before Keras is imported, and its worker chooses
+    the training input."""
 
-        worker = start_worker(cluster, device)
-    # ---
-    if resume is None and spec_path is not None:  # a missing data file is said before seconds of importing Keras
-        from .data.expected import check_data_files
+    def __init__(self, scope, result: CheckResult, spec_path: Path | None, quiet: bool, resume: Path | None,
+                 device: str, cluster):
+        self.scope, self.result, self.spec_path, self.quiet = scope, result, spec_path, quiet
+        self.resume, self.device = resume, device
+        self.spec = result.spec
+        self.train = result.spec.train
+        self.seed = self.spec.seed if self.spec.seed is not None else 0
+        self.info: dict = {}  # run.json
+        self.state: dict | None = None  # state.json of the resumed run
+        self.worker = None
+        if cluster is not None:  # multi-worker training: join the cluster before Keras is imported
+            if resume is not None:
+                raise RunError("a multi-worker run cannot be resumed (see docs/distributed.md); train it again")
+            from .distribute import start_worker
 
-        check_data_files(result, Path(spec_path).resolve().parent)
-    from .backend import configure_device, device_name, import_keras, performance
+            self.worker = start_worker(cluster, device)
 
-    configure_device(device)
-    keras = import_keras()
-    import numpy as np
+    def open(self, run_dir: Path | None) -> None:
+        """The run directory: the one resumed, or a new (empty) one; Keras is imported here."""
+        if self.resume is None and self.spec_path is not None:  # a missing data file is said before Keras loads
+            from .data.expected import check_data_files
 
-    from .callbacks import load_state, make_callbacks, seed_states, write_history
-    from .data import load_arrays, stream_mode
-    from .pipeline import batches, hold_out, n_samples, steps, streamed, training_input
+            check_data_files(self.result, Path(self.spec_path).resolve().parent)
+        from .backend import configure_device, import_keras
 
-    spec = result.spec
-    train = spec.train
-    seed = spec.seed if spec.seed is not None else 0
-    backend = keras.backend.backend()
+        configure_device(self.device)
+        self.keras = import_keras()
+        if self.spec.compile is None:
+            raise RunError("the spec has no `compile` section (optimizer and loss); add one to train")
+        if self.resume is not None:
+            from .data import run_stream_mode
 
-    if spec.compile is None:
-        raise RunError("the spec has no `compile` section (optimizer and loss); add one to train")
-    info: dict = {}
-    if resume is not None:
-        from .data import run_stream_mode
-
-        run_dir = Path(resume)
-        if not (run_dir / "state.json").is_file():
-            raise RunError(f"{run_dir} has no state.json: nothing to resume (was it trained by specc?)")
-        base = run_dir
-        info = _read_json(run_dir / "run.json")
-        scope.enter_context(run_stream_mode(info))
-    else:
-        base = Path(spec_path).resolve().parent
-        run_dir = Path(run_dir) if run_dir is not None else default_run_dir(result)
-        if worker is not None:  # multi-worker: only the chief writes the run directory
-            run_dir = worker.run_dir(run_dir)
+            self.run_dir = Path(self.resume)
+            if not (self.run_dir / "state.json").is_file():
+                raise RunError(f"{self.run_dir} has no state.json: nothing to resume (was it trained by specc?)")
+            self.base = self.run_dir
+            self.info = _read_json(self.run_dir / "run.json")
+            self.scope.enter_context(run_stream_mode(self.info))
+            return
+        self.base = Path(self.spec_path).resolve().parent
+        run_dir = Path(run_dir) if run_dir is not None else default_run_dir(self.result)
+        if self.worker is not None:  # multi-worker: only the chief writes the run directory
+            run_dir = self.worker.run_dir(run_dir)
         if run_dir.exists() and any(run_dir.iterdir()):
             raise RunError(f"run directory {run_dir} already exists and is not empty; choose another with --run-dir")
+        self.run_dir = run_dir
 
-    started = datetime.now(timezone.utc)
-    t0 = time.perf_counter()
-    arrays = load_arrays(result, base, spec.seed)
-    if arrays.x_val is not None:
-        x_train, y_train, x_val, y_val = arrays.x_train, arrays.y_train, arrays.x_val, arrays.y_val
-    else:
-        x_train, y_train, x_val, y_val = hold_out(arrays.x_train, arrays.y_train, train.validation_split)
-    if n_samples(x_train) == 0:
-        raise RunError(f"{arrays.description}: no training samples left after the test and validation splits")
+    def load_data(self) -> None:
+        """The arrays, split into training, validation and test samples."""
+        from .data import load_arrays
+        from .pipeline import hold_out, n_samples
 
-    resolved = resolved_spec(result, base)
-    spec_text = dump_yaml(resolved)
-    if resume is not None:
-        if info.get("data", {}).get("fingerprint") not in (None, arrays.fingerprint):
-            raise RunError("the data differs from the data this run was trained on; cannot resume exactly")
-        state = load_state(run_dir)
-        model = keras.saving.load_model(run_dir / state["model"])
-    else:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(run_dir / "spec.yaml", spec_text)
-        state = None
+        self.started = datetime.now(timezone.utc)
+        self.t0 = time.perf_counter()
+        arrays = self.arrays = load_arrays(self.result, self.base, self.spec.seed)
+        if arrays.x_val is not None:
+            self.x_train, self.y_train, self.x_val, self.y_val = arrays.x_train, arrays.y_train, arrays.x_val, \
+                arrays.y_val
+        else:
+            self.x_train, self.y_train, self.x_val, self.y_val = hold_out(arrays.x_train, arrays.y_train,
+                                                                          self.train.validation_split)
+        if n_samples(self.x_train) == 0:
+            raise RunError(f"{arrays.description}: no training samples left after the test and validation splits")
 
-    used = device_name()
-    perf = performance(train, used, backend)  # the spec's precision/XLA/steps per call, or the fast preset's
-    if resume is not None:
-        outputs, names = result.graph.outputs, list(model.output_names)
-        model.compile(optimizer=model.optimizer, loss=model.loss, loss_weights=spec.compile.keras_loss_weights(
-                      outputs, names), metrics=spec.compile.keras_metrics(outputs, names),
-                      jit_compile=perf["jit_compile"], steps_per_execution=perf["steps_per_execution"])
-    else:
-        from ..lower import keras_model
+    def build(self) -> None:
+        """A new model (and its spec.yaml), or the resumed run's model and state, compiled for this device."""
+        from .backend import device_name, performance
+        from .pipeline import n_samples, steps
+        from .state import load_state
 
-        keras.utils.set_random_seed(seed)
-        model = keras_model(result, **perf)
+        keras, train = self.keras, self.train
+        self.spec_text = dump_yaml(resolved_spec(self.result, self.base))
+        if self.resume is not None:
+            if self.info.get("data", {}).get("fingerprint") not in (None, self.arrays.fingerprint):
+                raise RunError("the data differs from the data this run was trained on; cannot resume exactly")
+            self.state = load_state(self.run_dir)
+            model = keras.saving.load_model(self.run_dir / self.state["model"])
+        else:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.run_dir / "spec.yaml", self.spec_text)
+        self.backend = keras.backend.backend()
+        self.used = device_name()
+        perf = self.perf = performance(train, self.used, self.backend)  # the spec's, or the fast preset's
+        if self.state is not None:
+            compile_, outputs, names = self.spec.compile, self.result.graph.outputs, list(model.output_names)
+            model.compile(optimizer=model.optimizer, loss=model.loss,
+                          loss_weights=compile_.keras_loss_weights(outputs, names),
+                          metrics=compile_.keras_metrics(outputs, names),
+                          jit_compile=perf["jit_compile"], steps_per_execution=perf["steps_per_execution"])
+        else:
+            from ..lower import keras_model
 
-    ctx = RunContext(spec=spec, run_dir=run_dir, epochs=train.epochs, steps_per_epoch=steps(n_samples(x_train), train.batch_size),
-                     has_validation=x_val is not None, tty=sys.stderr.isatty(), quiet=quiet,
-                     tensorboard_available=_tensorboard_available())
-    if train.fast:  # say what the preset chose here: it depends on the device and backend
-        xla = {True: "on", False: "off"}.get(perf["jit_compile"], "Keras's choice")
-        ctx.say(f"fast preset on {used} ({backend}): precision {perf['precision']}, XLA {xla}, "
-                f"{perf['steps_per_execution']} batch(es) per compiled call")
-    first_epoch = 0
-    if state is not None:
-        first_epoch = state["epochs_done"]
+            keras.utils.set_random_seed(self.seed)
+            model = keras_model(self.result, **perf)
+        self.model = model
+        self.ctx = RunContext(spec=self.spec, run_dir=self.run_dir, epochs=train.epochs,
+                              steps_per_epoch=steps(n_samples(self.x_train), train.batch_size),
+                              has_validation=self.x_val is not None, tty=sys.stderr.isatty(), quiet=self.quiet,
+                              tensorboard_available=_tensorboard_available())
+        if train.fast:  # say what the preset chose here: it depends on the device and backend
+            xla = {True: "on", False: "off"}.get(perf["jit_compile"], "Keras's choice")
+            self.ctx.say(f"fast preset on {self.used} ({self.backend}): precision {perf['precision']}, XLA {xla}, "
+                         f"{perf['steps_per_execution']} batch(es) per compiled call")
+        self.first_epoch = 0
+        if self.state is not None:
+            self._restore()
+
+    def _restore(self) -> None:
+        """The resumed run's history, callback counters, random-generator states and best weights."""
+        import numpy as np
+
+        from .state import seed_states
+
+        state, ctx = self.state, self.ctx
+        self.first_epoch = state["epochs_done"]
         ctx.history = state["history"]
         ctx.restored = state["callbacks"]
         ctx.best_epoch = state.get("best_epoch")
-        with np.load(run_dir / state["arrays"]) as saved:
-            for i, variable in enumerate(seed_states(model)):
+        with np.load(self.run_dir / state["arrays"]) as saved:
+            for i, variable in enumerate(seed_states(self.model)):
                 variable.assign(saved[f"seed_{i}"])
             best = [saved[k] for k in sorted((k for k in saved.files if k.startswith("best_")),
                                              key=lambda k: int(k[5:]))]
             ctx.restored_best_weights = best or None
-        keras.utils.set_random_seed(seed)
+        self.keras.utils.set_random_seed(self.seed)
 
-    info.update({
-        "specc_version": __version__,
-        "keras_version": keras.__version__,
-        "backend": backend,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "device": used,
-        "argv": sys.argv[1:],
-        "spec_file": str(spec_path) if spec_path else info.get("spec_file"),
-        "spec_sha256": hashlib.sha256(spec_text.encode()).hexdigest(),
-        "seed": spec.seed,
-        "params": {"total": result.params.total, "trainable": result.params.trainable},  # as `specc summary`
-        "precision": perf["precision"],
-        "fast": train.fast,
-        "stream": stream_mode(),
-        "workers": 1,
-        "replicas": 1,
-        "data": {"source": arrays.description, "fingerprint": arrays.fingerprint,
-                 "train_samples": n_samples(x_train), "validation_samples": 0 if x_val is None else n_samples(x_val),
-                 "test_samples": n_samples(arrays.x_test)},
-        "started": info.get("started", started.isoformat()),
-        "status": "running",
-    })
-    if worker is not None:  # multi-worker: workers, replicas, engine
-        info.update(worker.provenance(train.batch_size))
-    if resume is not None:
-        info.setdefault("resumed", []).append({"at": started.isoformat(), "from_epoch": first_epoch})
-    atomic_write_json(run_dir / "run.json", info)
+    def record(self) -> None:
+        """run.json (provenance: versions, device, data, spec), classes.json and the data's artifacts."""
+        from .data import stream_mode
+        from .pipeline import n_samples
 
-    if arrays.classes is not None:
-        atomic_write_json(run_dir / "classes.json", list(arrays.classes))
-    for name, content in (getattr(arrays, "artifacts", None) or {}).items():
-        if isinstance(content, (bytes, bytearray)):
-            from .files import atomic_write_bytes
+        info, arrays, train, perf = self.info, self.arrays, self.train, self.perf
+        info.update({
+            "specc_version": __version__,
+            "keras_version": self.keras.__version__,
+            "backend": self.backend,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "device": self.used,
+            "argv": sys.argv[1:],
+            "spec_file": str(self.spec_path) if self.spec_path else info.get("spec_file"),
+            "spec_sha256": hashlib.sha256(self.spec_text.encode()).hexdigest(),
+            "seed": self.spec.seed,
+            "params": {"total": self.result.params.total, "trainable": self.result.params.trainable},  # as summary
+            "precision": perf["precision"],
+            "fast": train.fast,
+            "stream": stream_mode(),
+            "workers": 1,
+            "replicas": 1,
+            "data": {"source": arrays.description, "fingerprint": arrays.fingerprint,
+                     "train_samples": n_samples(self.x_train),
+                     "validation_samples": 0 if self.x_val is None else n_samples(self.x_val),
+                     "test_samples": n_samples(arrays.x_test)},
+            "started": info.get("started", self.started.isoformat()),
+            "status": "running",
+        })
+        if self.worker is not None:  # multi-worker: workers, replicas, engine
+            info.update(self.worker.provenance(train.batch_size))
+        if self.resume is not None:
+            info.setdefault("resumed", []).append({"at": self.started.isoformat(), "from_epoch": self.first_epoch})
+        atomic_write_json(self.run_dir / "run.json", info)
+        if arrays.classes is not None:
+            atomic_write_json(self.run_dir / "classes.json", list(arrays.classes))
+        for name, content in (getattr(arrays, "artifacts", None) or {}).items():
+            if isinstance(content, (bytes, bytearray)):
+                atomic_write_bytes(self.run_dir / name, bytes(content))
+            else:
+                atomic_write_json(self.run_dir / name, content)
 
-            atomic_write_bytes(run_dir / name, bytes(content))
+    def fit(self) -> None:
+        """Fit from the first epoch not done yet; on a signal, record the interruption and raise Interrupted."""
+        from .callbacks import make_callbacks
+        from .pipeline import Batching, batches, streamed, training_input
+        from .state import load_state
+
+        train, ctx, worker = self.train, self.ctx, self.worker
+        callbacks = make_callbacks(ctx)
+        batching = Batching(train.batch_size, self.seed, self.first_epoch, train.epochs, train.shuffle, self.backend)
+        if worker is not None:  # multi-worker: this worker's share of every global batch; signals stop it at once
+            data, fit_kw = worker.training_input(self.x_train, self.y_train, batching)
+            callbacks += worker.callbacks(train)
         else:
-            atomic_write_json(run_dir / name, content)
+            data, fit_kw = training_input(self.x_train, self.y_train, batching)
+        validation, validation_batch = (self.x_val, self.y_val), train.batch_size
+        if self.x_val is None:
+            validation = None
+        elif streamed(self.x_val) or streamed(self.y_val):  # read batch by batch, never whole
+            validation, validation_batch = batches(self.x_val, self.y_val, train.batch_size, self.backend), None
+        if self.first_epoch < train.epochs:
+            try:
+                self.model.fit(data, epochs=train.epochs, initial_epoch=self.first_epoch, verbose=0,
+                               callbacks=callbacks, validation_data=validation,
+                               validation_batch_size=validation_batch, shuffle=False,  # the pipeline shuffles
+                               class_weight=_class_weight(train, self.y_train), **fit_kw)
+            except KeyboardInterrupt:  # a second Ctrl-C: stop immediately
+                ctx.interrupted = ctx.interrupted or 2
+        if worker is not None:  # multi-worker: evaluate, plot and save on one device
+            self.model = worker.local_model(self.model, self.result, self.perf)
+        if ctx.interrupted is not None:
+            run_dir = self.run_dir
+            epochs_done = load_state(run_dir)["epochs_done"] if (run_dir / "state.json").is_file() else 0
+            self.info.update(status="interrupted", epochs_done=epochs_done,
+                             ended=datetime.now(timezone.utc).isoformat())
+            atomic_write_json(run_dir / "run.json", self.info)
+            raise Interrupted(run_dir, epochs_done)
 
-    callbacks = make_callbacks(ctx)
-    data, fit_kw = training_input(x_train, y_train, train.batch_size, seed, first_epoch, train.epochs,
-                                  train.shuffle, backend)
-    if worker is not None:  # multi-worker: this worker's share of every global batch; signals stop it at once
-        data, fit_kw = worker.training_input(x_train, y_train, train.batch_size, seed, first_epoch, train.shuffle)
-        callbacks += worker.callbacks(train)
-    status = "completed"
-    validation, validation_batch = (x_val, y_val), train.batch_size
-    if x_val is None:
-        validation = None
-    elif streamed(x_val) or streamed(y_val):  # read batch by batch, never whole
-        validation, validation_batch = batches(x_val, y_val, train.batch_size, backend), None
-    if first_epoch < train.epochs:
-        try:
-            model.fit(data, epochs=train.epochs, initial_epoch=first_epoch, verbose=0, callbacks=callbacks,
-                      validation_data=validation,
-                      validation_batch_size=validation_batch, shuffle=False,  # the pipeline shuffles
-                      class_weight=_class_weight(train, y_train), **fit_kw)
-        except KeyboardInterrupt:  # a second Ctrl-C: stop immediately
-            ctx.interrupted = ctx.interrupted or 2
-    if worker is not None:  # multi-worker: evaluate, plot and save on one device
-        model = worker.local_model(model, result, perf)
-    epochs_done = len(ctx.history.get("loss", []))
-    if ctx.interrupted is not None:
-        epochs_done = load_state(run_dir)["epochs_done"] if (run_dir / "state.json").is_file() else 0
-        info.update(status="interrupted", epochs_done=epochs_done, ended=datetime.now(timezone.utc).isoformat())
-        atomic_write_json(run_dir / "run.json", info)
-        raise Interrupted(run_dir, epochs_done)
-    if ctx.history.get("loss") and not np.isfinite(ctx.history["loss"][-1]):
-        status = "stopped: loss became NaN"
-    elif epochs_done < train.epochs:
-        status = f"stopped early after {epochs_done} epochs"
+    def finish(self) -> dict:
+        """Evaluate on the test samples; write the models, history, metrics, plots and the final run.json."""
+        import numpy as np
 
-    if not n_samples(arrays.x_test):
-        test = {}
-    elif streamed(arrays.x_test) or streamed(arrays.y_test):
-        test = model.evaluate(batches(arrays.x_test, arrays.y_test, train.batch_size, backend), verbose=0,
-                              return_dict=True)
-    else:
-        test = model.evaluate(arrays.x_test, arrays.y_test, batch_size=train.batch_size, verbose=0,
-                              return_dict=True)
-    last = {k: v[-1] for k, v in ctx.history.items()}
-    metrics = {
-        "train": {k: v for k, v in last.items() if not k.startswith("val_")},
-        "validation": {k[4:]: v for k, v in last.items() if k.startswith("val_")},
-        "test": {k: float(v) for k, v in test.items()},
-    }
-    atomic_keras_save(model, run_dir / "model.keras")
-    from ..lower import named_submodels
+        from ..lower import named_submodels
+        from .pipeline import batches, n_samples, streamed
+        from .plots import write_plots
+        from .state import write_history
 
-    for key, sub in named_submodels(result, model).items():  # usable on their own, e.g. a trained encoder
-        atomic_keras_save(sub, run_dir / "models" / f"{key}.keras")
-    write_history(run_dir, ctx.history)
-    atomic_write_json(run_dir / "metrics.json", metrics)
-    from .plots import write_plots
-
-    write_plots(run_dir, ctx.history, model, arrays, train.batch_size)
-    info.update(status=status, epochs_done=epochs_done, best_epoch=ctx.best_epoch,
-                ended=datetime.now(timezone.utc).isoformat(), seconds=round(time.perf_counter() - t0, 3))
-    atomic_write_json(run_dir / "run.json", info)
-    if worker is not None:
-        worker.done()
-    return run_dir, metrics
+        train, ctx, arrays, model, run_dir = self.train, self.ctx, self.arrays, self.model, self.run_dir
+        epochs_done = len(ctx.history.get("loss", []))
+        status = "completed"
+        if ctx.history.get("loss") and not np.isfinite(ctx.history["loss"][-1]):
+            status = "stopped: loss became NaN"
+        elif epochs_done < train.epochs:
+            status = f"stopped early after {epochs_done} epochs"
+        if not n_samples(arrays.x_test):
+            test = {}
+        elif streamed(arrays.x_test) or streamed(arrays.y_test):
+            test = model.evaluate(batches(arrays.x_test, arrays.y_test, train.batch_size, self.backend), verbose=0,
+                                  return_dict=True)
+        else:
+            test = model.evaluate(arrays.x_test, arrays.y_test, batch_size=train.batch_size, verbose=0,
+                                  return_dict=True)
+        last = {k: v[-1] for k, v in ctx.history.items()}
+        metrics = {
+            "train": {k: v for k, v in last.items() if not k.startswith("val_")},
+            "validation": {k[4:]: v for k, v in last.items() if k.startswith("val_")},
+            "test": {k: float(v) for k, v in test.items()},
+        }
+        atomic_keras_save(model, run_dir / "model.keras")
+        for key, sub in named_submodels(self.result, model).items():  # usable on their own, e.g. a trained encoder
+            atomic_keras_save(sub, run_dir / "models" / f"{key}.keras")
+        write_history(run_dir, ctx.history)
+        atomic_write_json(run_dir / "metrics.json", metrics)
+        write_plots(run_dir, ctx.history, model, arrays, train.batch_size)
+        self.info.update(status=status, epochs_done=epochs_done, best_epoch=ctx.best_epoch,
+                         ended=datetime.now(timezone.utc).isoformat(), seconds=round(time.perf_counter() - self.t0, 3))
+        atomic_write_json(run_dir / "run.json", self.info)
+        if self.worker is not None:
+            self.worker.done()
+        return metrics
 
 
 def _read_json(path: Path) -> dict:
