@@ -170,6 +170,11 @@ def did_you_mean(word: str, choices) -> str | None:
     return f"did you mean '{match}'?" if match is not None else None
 
 
+def also(hint: str | None) -> str:
+    """A hint appended to a one-line message: ``; did you mean 'x'?``, or nothing."""
+    return f"; {hint}" if hint else ""
+
+
 def apply_policy(diagnostics: list[Diagnostic], ignore: set[str], error: set[str]) -> list[Diagnostic]:
     """Drop ignored warning codes; turn the listed warning codes into errors."""
     import dataclasses

@@ -99,7 +99,7 @@ def test_streamed_autoencoder_targets_are_the_inputs(tmp_path, monkeypatch):
 def test_streamed_images_are_decoded_per_batch(tmp_path, monkeypatch):
     from test_data import write_images
 
-    import specc.runners.data.sources as sources
+    import specc.runners.data.streams as streams
 
     write_images(tmp_path / "img", per_class=6)
     text = ("specc: 1\nseed: 0\nlayers:\n  - {type: Flatten, input_shape: [6, 5, 1]}\n"
@@ -111,8 +111,8 @@ def test_streamed_images_are_decoded_per_batch(tmp_path, monkeypatch):
     monkeypatch.setenv("SPECC_STREAM", "never")
     memory = load_arrays(checked(text), tmp_path, 0)
     decoded = []
-    read = sources.read_images
-    monkeypatch.setattr(sources, "read_images", lambda files, *a: decoded.append(len(files)) or read(files, *a))
+    read = streams.read_images
+    monkeypatch.setattr(streams, "read_images", lambda files, *a: decoded.append(len(files)) or read(files, *a))
     monkeypatch.setenv("SPECC_STREAM", "always")
     lazy = load_arrays(checked(text), tmp_path, 0)
     assert max(decoded) < 12  # never all 12 images at once: the statistics were read in chunks of rows

@@ -307,13 +307,13 @@ def _split_inputs(model, run_dir: Path, n: int):
             arrays = load_arrays(result, Path(run_dir), result.spec.seed)
     except Exception:  # noqa: BLE001 - the data moved or changed: random inputs check parity just as well
         return None
-    from .pipeline import _take, n_samples
+    from .pipeline import n_samples, take
 
     for x, where in ((arrays.x_test, "test split"), (arrays.x_val, "validation split")):
         if x is None or not n_samples(x):
             continue
         k = min(n, n_samples(x))
-        x = _take(x, np.arange(k))
+        x = take(x, np.arange(k))
         names = [t.name for t in model.inputs]
         if isinstance(x, dict):
             if set(names) - set(x):

@@ -23,11 +23,12 @@ read per batch), ``prepare`` (classes, windows, tokens, features, labels; ``load
 (several inputs or outputs), ``new`` (new data for a trained run); ``records`` holds what they pass along.
 """
 
+from .load import load_arrays
 from .new import load_preprocessing, prepare_new, read_new_data
-from .prepare import label_mode, load_arrays
+from .prepare import label_mode
 from .records import PREPROCESSING_FILE, Arrays, Preprocessing, Raw
-from .sources import read_csv, read_images, read_npy, read_npz, read_source
-from .streams import STREAM_ENV, Lazy, run_stream_mode, stream_mode
+from .sources import read_csv, read_npy, read_npz, read_source
+from .streams import STREAM_ENV, Lazy, read_images, run_stream_mode, stream_mode
 
 __all__ = [
     "PREPROCESSING_FILE", "STREAM_ENV", "Arrays", "Lazy", "Preprocessing", "Raw", "label_mode", "load_arrays",

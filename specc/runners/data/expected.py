@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 from ...check import CheckResult
+from ...paths import spec_relative
 from ...schema.data import CsvSource, ImagesSource, NpySource, NpzSource, TextSource
 from .. import RunError
 from .prepare import label_mode
@@ -118,8 +119,7 @@ def _csv(result: CheckResult, source: CsvSource) -> list[str]:
 def _paths(source, base: Path) -> list[tuple[Path, bool]]:
     """The files (False) and folders (True) ``source`` reads."""
     def at(value: str) -> Path:
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else base / path
+        return spec_relative(value, base)
 
     if isinstance(source, (NpzSource, CsvSource)):
         return [(at(source.path), False)]

@@ -7,25 +7,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...check import CheckResult
+from ...diagnostics import also, did_you_mean
+from ...paths import spec_relative
 from ...schema.data import (
     Data,
     NpySource,
     NpzSource,
 )
 from .. import RunError
-from ..pipeline import n_samples
 from .prepare import (
-    _features,
-    _is_names,
+    apply_features,
     check_input_shape,
     encode_classes,
     encode_labels,
     fingerprint,
+    is_names,
     normalization,
 )
 from .records import PREPROCESSING_FILE, Arrays, Preprocessing, Raw
-from .sources import _did_you_mean, _path, read_npy
-from .streams import STREAM_AUTO_BYTES, Lazy, _rows, _streamable, stream_mode
+from .sources import read_npy
+from .streams import STREAM_AUTO_BYTES, Lazy, n_samples, stream_mode, streamable, subset
 
 
 # A spec whose npz/npy source maps model input and output names to arrays (`x: {left: xa, right: xb}`,
@@ -70,7 +71,7 @@ def read_npz_arrays(path: Path, names) -> dict:
             for name in names:
                 if name not in keys:
                     raise RunError(f"{path}: no array named '{name}' (the file has: {', '.join(keys) or 'none'})"
-                                   f"{_did_you_mean(name, keys)}")
+                                   f"{also(did_you_mean(name, keys))}")
             return {name: f[name] for name in dict.fromkeys(names)}
     except RunError:
         raise
@@ -84,14 +85,14 @@ def read_named(source, base: Path, result: CheckResult) -> Named:
 
     xs, ys = _by_name(source.x, result.graph.inputs), _by_name(source.y, result.graph.outputs)
     if isinstance(source, NpzSource):
-        path = _path(source.path, base)
+        path = spec_relative(source.path, base)
         arrays = read_npz_arrays(path, [*xs.values(), *(ys or {}).values()])
         raw = Named({k: arrays[v] for k, v in xs.items()},
                     None if ys is None else {k: arrays[v] for k, v in ys.items()}, str(path))
     elif isinstance(source, NpySource):
-        x = {k: read_npy(_path(v, base)) for k, v in xs.items()}  # memory-mapped: streamed when large
-        y = None if ys is None else {k: np.array(read_npy(_path(v, base))) for k, v in ys.items()}
-        raw = Named(x, y, str(_path(next(iter(xs.values())), base)))
+        x = {k: read_npy(spec_relative(v, base)) for k, v in xs.items()}  # memory-mapped: streamed when large
+        y = None if ys is None else {k: np.array(read_npy(spec_relative(v, base))) for k, v in ys.items()}
+        raw = Named(x, y, str(spec_relative(next(iter(xs.values())), base)))
     else:  # the static check (E409) allows only npz and npy sources here
         raise RunError(f"a {source.type} source holds one array of features; several inputs or outputs need an "
                        f"npz or npy source")
@@ -122,13 +123,13 @@ def _should_stream_named(xs: dict, data: Data) -> bool:
 
     mode = stream_mode()
     arrays = list(xs.values())
-    if mode == "never" or not arrays or not all(_streamable(a) for a in arrays):
+    if mode == "never" or not arrays or not all(streamable(a) for a in arrays):
         return False
     return mode == "always" or sum(len(a) * math.prod(a.shape[1:]) * 4 for a in arrays) > STREAM_AUTO_BYTES
 
 
 def _rows_named(arrays: dict | None, index):
-    return None if arrays is None else {k: _rows(a, index) for k, a in arrays.items()}
+    return None if arrays is None else {k: subset(a, index) for k, a in arrays.items()}
 
 
 def _input_prep(prep: Preprocessing, name: str) -> Preprocessing:
@@ -165,43 +166,10 @@ def load_named_arrays(result: CheckResult, base: Path, seed: int | None) -> Arra
     stream = _should_stream_named(src.x, data)
     for part in (src, val, test):
         if part is not None:
-            part.x = {k: Lazy(a, np.arange(len(a))) if stream and _streamable(a) else a for k, a in part.x.items()}
+            part.x = {k: Lazy(a, np.arange(len(a))) if stream and streamable(a) else a for k, a in part.x.items()}
 
-    # Class names -> ids, per output: its training labels' sorted names.
-    classes: dict[str, list] = {}
-    names: dict[str, bool] = {}
-    for o, y in (src.y or {}).items():
-        names[o] = _is_names(y)
-        if names[o]:
-            classes[o] = sorted({str(v) for v in y})
-            src.y[o] = encode_classes(Raw(None, y, src.where), classes[o], True, "training")
-    for part, role in ((val, "validation"), (test, "test")):
-        if part is not None and part.y is not None:
-            for o, y in part.y.items():
-                part.y[o] = encode_classes(Raw(None, y, part.where), classes.get(o), names.get(o, False), role)
-
-    if test is not None:
-        x_train, y_train, x_test, y_test = src.x, src.y, test.x, test.y
-    else:
-        n = n_samples(src.x)
-        rng = np.random.default_rng(seed if seed is not None else 0)
-        order = rng.permutation(n)
-        n_test = int(round(n * data.test_split))
-        held, train = order[:n_test], order[n_test:]
-        x_train, x_test = _rows_named(src.x, train), _rows_named(src.x, held)
-        y_train, y_test = _rows_named(src.y, train), _rows_named(src.y, held)
-    n_train = n_samples(x_train)
-    if n_train == 0:
-        raise RunError(f"{src.where}: no training samples left after holding out the test split "
-                       f"({n_samples(x_test)} test samples); lower data.test_split or add data")
-    split = result.spec.train.validation_split
-    if val is None and split and int(n_train * split):
-        # Keras's validation_split, taken before the normalization statistics (as in load_arrays).
-        cut = n_train - int(n_train * split)
-        keep, held = np.arange(cut), np.arange(cut, n_train)
-        val = Named(_rows_named(x_train, held), _rows_named(y_train, held), src.where)
-        x_train, y_train = _rows_named(x_train, keep), _rows_named(y_train, keep)
-
+    classes, names = _class_ids_named(src, val, test)
+    x_train, y_train, x_test, y_test, val = _split_named(result, data, src, val, test, seed)
     prep = Preprocessing(source=data.source.type)
     if data.normalize:
         stats = {k: normalization(a, data, None) for k, a in x_train.items()}
@@ -213,7 +181,7 @@ def load_named_arrays(result: CheckResult, base: Path, seed: int | None) -> Arra
         prep.classes, prep.label_names = classes or None, any(names.values())
 
     def prepared(xs: dict, where: str, role: str) -> dict:
-        return {k: _features(a, data, _input_prep(prep, k), where, f"{role} input '{k}'") for k, a in xs.items()}
+        return {k: apply_features(a, data, _input_prep(prep, k), where, f"{role} input '{k}'") for k, a in xs.items()}
 
     test_where = test.where if test is not None else src.where
     x_train = prepared(x_train, src.where, "training")
@@ -243,6 +211,52 @@ def load_named_arrays(result: CheckResult, base: Path, seed: int | None) -> Arra
     return Arrays(x_train, y_train, x_test, y_test, prep.classes if len(outputs) == 1 else None,
                   fingerprint(x_train, y_train, x_test, y_test, x_val, y_val), src.where,
                   x_val=x_val, y_val=y_val, artifacts={PREPROCESSING_FILE: prep.to_json()}, preprocessing=prep)
+
+
+def _class_ids_named(src: Named, val: Named | None, test: Named | None) -> tuple[dict[str, list], dict[str, bool]]:
+    """Class names -> ids, per output: its training labels' sorted names. Returns the classes and whether
+    the labels were names, per output."""
+    classes: dict[str, list] = {}
+    names: dict[str, bool] = {}
+    for o, y in (src.y or {}).items():
+        names[o] = is_names(y)
+        if names[o]:
+            classes[o] = sorted({str(v) for v in y})
+            src.y[o] = encode_classes(Raw(None, y, src.where), classes[o], True, "training")
+    for part, role in ((val, "validation"), (test, "test")):
+        if part is not None and part.y is not None:
+            for o, y in part.y.items():
+                part.y[o] = encode_classes(Raw(None, y, part.where), classes.get(o), names.get(o, False), role)
+    return classes, names
+
+
+def _split_named(result: CheckResult, data: Data, src: Named, val: Named | None, test: Named | None,
+                 seed: int | None):
+    """(x_train, y_train, x_test, y_test, validation part): the test split held out (a seeded random part),
+    then Keras's validation_split, taken before the normalization statistics (as for one source)."""
+    import numpy as np
+
+    if test is not None:
+        x_train, y_train, x_test, y_test = src.x, src.y, test.x, test.y
+    else:
+        n = n_samples(src.x)
+        rng = np.random.default_rng(seed if seed is not None else 0)
+        order = rng.permutation(n)
+        n_test = int(round(n * data.test_split))
+        held, train = order[:n_test], order[n_test:]
+        x_train, x_test = _rows_named(src.x, train), _rows_named(src.x, held)
+        y_train, y_test = _rows_named(src.y, train), _rows_named(src.y, held)
+    n_train = n_samples(x_train)
+    if n_train == 0:
+        raise RunError(f"{src.where}: no training samples left after holding out the test split "
+                       f"({n_samples(x_test)} test samples); lower data.test_split or add data")
+    split = result.spec.train.validation_split
+    if val is None and split and int(n_train * split):
+        cut = n_train - int(n_train * split)
+        keep, held = np.arange(cut), np.arange(cut, n_train)
+        val = Named(_rows_named(x_train, held), _rows_named(y_train, held), src.where)
+        x_train, y_train = _rows_named(x_train, keep), _rows_named(y_train, keep)
+    return x_train, y_train, x_test, y_test, val
 
 
 def read_new_named(path: Path, result: CheckResult, labels: bool) -> Named:
@@ -300,11 +314,11 @@ def prepare_new_named(raw: Named, result: CheckResult, prep: Preprocessing, labe
     data: Data = result.spec.data
     inputs, outputs = result.graph.inputs, result.graph.outputs
     stream = _should_stream_named(raw.x, data)
-    x = {k: Lazy(a, np.arange(len(a))) if stream and _streamable(a) else a for k, a in raw.x.items()}
+    x = {k: Lazy(a, np.arange(len(a))) if stream and streamable(a) else a for k, a in raw.x.items()}
     for k in inputs:
         if data.reshape is None:
             check_input_shape(result, x[k], raw.where, k)  # before normalizing: the message names the input
-        x[k] = _features(x[k], data, _input_prep(prep, k), raw.where, f"input '{k}'")
+        x[k] = apply_features(x[k], data, _input_prep(prep, k), raw.where, f"input '{k}'")
         check_input_shape(result, x[k], raw.where, k)
     y = None
     if labels:

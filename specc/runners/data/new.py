@@ -15,14 +15,14 @@ from ...schema.data import (
     TextSource,
 )
 from .. import RunError
+from .load import load_arrays
 from .named import Named, per_name, prepare_new_named, read_new_named
 from .prepare import (
-    _features,
-    _same,
+    apply_features,
     check_input_shape,
     encode_classes,
     encode_labels,
-    load_arrays,
+    own_rows,
     vectorize,
     vectorizer,
     windows,
@@ -30,16 +30,16 @@ from .prepare import (
 from .records import IMAGE_SUFFIXES, PREPROCESSING_FILE, Preprocessing, Raw
 from .sources import (
     Table,
-    _check_raw,
-    _files,
-    _folder_source,
-    _label_values,
+    check_raw,
+    folder_source,
+    label_values,
+    list_files,
     read_csv,
     read_npy,
     read_npz,
     read_texts,
 )
-from .streams import ImageRows, Lazy, _in_memory, _streamable, should_stream
+from .streams import ImageRows, Lazy, in_memory, should_stream, streamable
 
 
 def load_preprocessing(run_dir: Path, result: CheckResult, info: dict) -> Preprocessing:
@@ -95,9 +95,9 @@ def read_new_data(path: Path, result: CheckResult, prep: Preprocessing, labels: 
             kind = "images" if isinstance(source, ImagesSource) else "texts"
             suffixes = IMAGE_SUFFIXES if kind == "images" else (".txt",)
             if labels:
-                files, y, _ = _folder_source(path, suffixes, kind)
+                files, y, _ = folder_source(path, suffixes, kind)
             else:
-                files, y = _files(path, suffixes), None
+                files, y = list_files(path, suffixes), None
                 if not files:
                     raise RunError(f"{path}: no {kind} found (looked for {', '.join(suffixes)} files)")
             return _read_files(files, y, source, str(path))
@@ -123,7 +123,7 @@ def read_new_data(path: Path, result: CheckResult, prep: Preprocessing, labels: 
                              new_data=True)
         else:
             table = _plain_csv(path, label_optional=not need_y, label="y" if need_y else None)
-        y = None if table.y is None or not need_y else _label_values(table.y)
+        y = None if table.y is None or not need_y else label_values(table.y)
         raw = Raw(table.x, y, str(path))
     else:
         kinds = ".npz, .npy or .csv"
@@ -133,7 +133,7 @@ def read_new_data(path: Path, result: CheckResult, prep: Preprocessing, labels: 
             kinds += ", a .txt file or a folder of them"
         raise RunError(f"{path}: unknown kind of file '{suffix or path.name}' (use {kinds})")
     raw.tokens = _token_source(source)
-    _check_raw(raw)
+    check_raw(raw)
     return raw
 
 
@@ -164,20 +164,20 @@ def prepare_new(raw: Raw, result: CheckResult, prep: Preprocessing, labels: bool
     import numpy as np
 
     x = raw.x
-    if _streamable(x):
-        x = Lazy(x, np.arange(len(x))) if should_stream(x, data) else _in_memory(x)
+    if streamable(x):
+        x = Lazy(x, np.arange(len(x))) if should_stream(x, data) else in_memory(x)
     if data.window is not None:
         x, y = windows(x, y, data.window, raw.where, targets=labels)
     if isinstance(data.source, TextSource):
         x = vectorize(vectorizer(data.source, prep.vocabulary), x, data.source.output_sequence_length)
     if data.reshape is None:
         check_input_shape(result, x, raw.where)  # before normalizing: the message names the model's input
-    x = _features(x, data, prep, raw.where, "", raw.tokens)
+    x = apply_features(x, data, prep, raw.where, "", raw.tokens)
     check_input_shape(result, x, raw.where)
     if not labels:
         return x, None
     if data.target == "input":
-        return x, _same(x)
+        return x, own_rows(x)
     if y is None:
         raise RunError(f"{raw.where}: no labels")
     return x, encode_labels(y, result, raw.where, "")

@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 
 from ...check import CheckResult
+from ...diagnostics import also, did_you_mean
 from ...schema.data import (
     Data,
     TextSource,
@@ -14,12 +15,12 @@ from ...schema.data import (
 )
 from .. import RunError
 from .records import PREPROCESSING_FILE, Arrays, Preprocessing, Raw
-from .sources import _check_raw, _did_you_mean, read_source
-from .streams import Lazy, _in_memory, _rows, _streamable, should_stream, streamed
+from .sources import check_raw, read_source
+from .streams import Lazy, in_memory, should_stream, streamable, streamed, subset
 
 
 # -- class names --------------------------------------------------------------
-def _is_names(y) -> bool:
+def is_names(y) -> bool:
     import numpy as np
 
     return y is not None and np.asarray(y).dtype.kind in "OUS"
@@ -54,7 +55,7 @@ def encode_classes(raw: Raw, classes: list | None, names: bool, role: str):
         return None
     the = f"{role} label" if role else "label"
     if names:
-        values = raw.label_text if raw.label_text is not None else (raw.y if _is_names(raw.y) else None)
+        values = raw.label_text if raw.label_text is not None else (raw.y if is_names(raw.y) else None)
         if values is None:
             return raw.y
         index = {str(c): i for i, c in enumerate(classes)}
@@ -64,10 +65,10 @@ def encode_classes(raw: Raw, classes: list | None, names: bool, role: str):
             if k is None:
                 shown = ", ".join(map(str, classes[:20])) + (", ..." if len(classes) > 20 else "")
                 raise RunError(f"{raw.where}: {the} '{value}' is not one of the training classes ({shown})"
-                               f"{_did_you_mean(value, classes)}")
+                               f"{also(did_you_mean(value, classes))}")
             out[i] = k
         return out
-    if _is_names(raw.y):
+    if is_names(raw.y):
         bad = next(v for v in raw.y if not _number(v))
         raise RunError(f"{raw.where}: {the} '{bad}' is not a number (the training labels are numbers)")
     return raw.y
@@ -178,7 +179,7 @@ def features(a, data: Data, prep: Preprocessing, where: str, name: str, tokens: 
     return a
 
 
-def _features(a, data: Data, prep: Preprocessing, where: str, name: str, tokens: bool = False):
+def apply_features(a, data: Data, prep: Preprocessing, where: str, name: str, tokens: bool = False):
     """``features``, applied now to arrays and per batch (when taken) to streamed data."""
     import functools
 
@@ -187,7 +188,7 @@ def _features(a, data: Data, prep: Preprocessing, where: str, name: str, tokens:
     return features(a, data, prep, where, name, tokens)
 
 
-def _same(a):
+def own_rows(a):
     return a if streamed(a) else a.copy()
 
 
@@ -293,40 +294,62 @@ def fingerprint(*arrays) -> str:
     return h.hexdigest()[:16]
 
 
-# -- the whole preparation ------------------------------------------------------------
-def load_arrays(result: CheckResult, base: Path, seed: int | None) -> Arrays:
-    """The train/test (and validation) arrays for a valid spec, prepared and checked against the model."""
+# -- the whole preparation of one source ------------------------------------------------------
+def prepare_arrays(result: CheckResult, base: Path, seed: int | None) -> Arrays:
+    """The train/test (and validation) arrays of a spec whose data is one source (with optional validation
+    and test sources), prepared and checked against the model."""
+    data: Data = result.spec.data
+    src, val, test = _read_parts(data, base)
+    classes, names = _class_ids(src, val, test)
+    x_train, y_train, x_test, y_test, val, series_ndim = _split(result, data, src, val, test, seed)
+    prep = Preprocessing(source=data.source.type, classes=classes, columns=src.columns,
+                         label_column=src.label_column, series_ndim=series_ndim, label_names=names)
+    x_train, x_test, x_val = _prepared_features(result, data, prep, src, val, test, x_train, x_test)
+    test_where = test.where if test is not None else src.where
+    y_val = None
+    if data.target == "input":
+        x_train, y_train, x_test, y_test, x_val, y_val = _autoencoder_targets(data, seed, x_train, x_test, x_val)
+    else:
+        for where, y in ((src.where, y_train), (test_where, y_test), (val and val.where, val and val.y)):
+            if where is not None and y is None:
+                raise RunError(f"{where}: no labels (the source's y/label is null); set data.target: input "
+                               f"for an autoencoder")
+        y_train = encode_labels(y_train, result, src.where, "training")
+        y_test = encode_labels(y_test, result, test_where, "test")
+        if val is not None:
+            y_val = encode_labels(val.y, result, val.where, "validation")
+    return Arrays(x_train, y_train, x_test, y_test, classes,
+                  fingerprint(x_train, y_train, x_test, y_test, x_val, y_val), src.where,
+                  x_val=x_val, y_val=y_val, artifacts={PREPROCESSING_FILE: prep.to_json()}, preprocessing=prep)
+
+
+def _read_parts(data: Data, base: Path) -> tuple[Raw, Raw | None, Raw | None]:
+    """The training, validation and test sources as read, kept to the spec's classes. Streamed (large .npy or
+    image folders): the parts stay on disk as Lazy index sets; otherwise images are decoded here and .npy
+    memmaps are read as they are converted."""
     import numpy as np
 
-    data: Data | None = result.spec.data
-    if data is None:
-        raise RunError("the spec has no `data` section; add one (see docs/training.md)")
-    from .expected import check_data_files  # both build on this module's steps
-    from .named import load_named_arrays, per_name
-
-    check_data_files(result, base)
-
-    if per_name(data):
-        return load_named_arrays(result, base, seed)
     src = read_source(data.source, base)
     val = read_source(data.validation, base) if data.validation is not None else None
     test = read_source(data.test, base) if data.test is not None else src.test
     if test is not None and data.test is None:
-        _check_raw(test)
-    # Streamed (large .npy or image folders): the parts stay on disk as Lazy index sets; otherwise images are
-    # decoded here and .npy memmaps are read as they are converted.
+        check_raw(test)
     stream = should_stream(src.x, data)
     for part in (src, val, test):
-        if part is not None and _streamable(part.x):
-            part.x = Lazy(part.x, np.arange(len(part.x))) if stream else _in_memory(part.x)
+        if part is not None and streamable(part.x):
+            part.x = Lazy(part.x, np.arange(len(part.x))) if stream else in_memory(part.x)
     if data.classes is not None:
         for part, role in ((src, "training"), (val, "validation"), (test, "test")):
             if part is not None:
                 keep_classes(part, data.classes, role)
+    return src, val, test
 
-    # Class names -> ids, with the training source's classes (folders) or its sorted label values (CSV).
+
+def _class_ids(src: Raw, val: Raw | None, test: Raw | None) -> tuple[list | None, bool]:
+    """Class names -> ids, with the training source's classes (folders) or its sorted label values (CSV);
+    returns the classes and whether the labels were names."""
     classes = src.classes
-    names = _is_names(src.y)
+    names = is_names(src.y)
     if names:
         if classes is None:
             classes = sorted({str(v) for v in src.y})
@@ -338,6 +361,13 @@ def load_arrays(result: CheckResult, base: Path, seed: int | None) -> Arrays:
         if part is not None and src.tokens != part.tokens:
             raise RunError(f"{part.where}: the {role} data must be of the same kind as data.source (texts or "
                            f"token ids in one, numbers in the other)")
+    return classes, names
+
+
+def _split(result: CheckResult, data: Data, src: Raw, val: Raw | None, test: Raw | None, seed: int | None):
+    """(x_train, y_train, x_test, y_test, validation part, series ndim): windows cut, the test split held out
+    (the last windows of a series, a seeded random part otherwise), then Keras's validation_split."""
+    import numpy as np
 
     series_ndim = None
     if data.window is not None:
@@ -358,7 +388,7 @@ def load_arrays(result: CheckResult, base: Path, seed: int | None) -> Arrays:
         order = rng.permutation(len(src.x))
         n_test = int(round(len(src.x) * data.test_split))
         held, train = order[:n_test], order[n_test:]
-        x_train, x_test = _rows(src.x, train), _rows(src.x, held)
+        x_train, x_test = subset(src.x, train), subset(src.x, held)
         y_train, y_test = (None, None) if src.y is None else (src.y[train], src.y[held])
     if test is not None:
         x_test, y_test = test.x, test.y
@@ -376,12 +406,18 @@ def load_arrays(result: CheckResult, base: Path, seed: int | None) -> Arrays:
         else:
             cut = len(x_train) - int(len(x_train) * split)
             keep, held = np.arange(cut), np.arange(cut, len(x_train))
-        val = Raw(x=_rows(x_train, held), y=None if y_train is None else y_train[held], where=src.where,
+        val = Raw(x=subset(x_train, held), y=None if y_train is None else y_train[held], where=src.where,
                   tokens=src.tokens)
-        x_train, y_train = _rows(x_train, keep), None if y_train is None else y_train[keep]
+        x_train, y_train = subset(x_train, keep), None if y_train is None else y_train[keep]
+    return x_train, y_train, x_test, y_test, val, series_ndim
 
-    prep = Preprocessing(source=data.source.type, classes=classes, columns=src.columns,
-                         label_column=src.label_column, series_ndim=series_ndim, label_names=names)
+
+def _prepared_features(result: CheckResult, data: Data, prep: Preprocessing, src: Raw, val: Raw | None,
+                       test: Raw | None, x_train, x_test):
+    """(x_train, x_test, x_val) as the model takes them: texts vectorized (the vocabulary learnt from the
+    training texts), normalization statistics from the training features, then ``features`` applied."""
+    import numpy as np
+
     if isinstance(data.source, TextSource):
         layer = vectorizer(data.source)
         layer.adapt(np.asarray(x_train, dtype=object), batch_size=1024)
@@ -391,38 +427,30 @@ def load_arrays(result: CheckResult, base: Path, seed: int | None) -> Arrays:
         if val is not None:
             val.x = vectorize(layer, val.x, length)
     if data.normalize:
-        prep.mean, prep.std = normalization(x_train, data, series_ndim)
-
+        prep.mean, prep.std = normalization(x_train, data, prep.series_ndim)
     test_where = test.where if test is not None else src.where
-    x_train = _features(x_train, data, prep, src.where, "training", src.tokens)
-    x_test = _features(x_test, data, prep, test_where, "test", src.tokens)
-    x_val = _features(val.x, data, prep, val.where, "validation", src.tokens) if val is not None else None
+    x_train = apply_features(x_train, data, prep, src.where, "training", src.tokens)
+    x_test = apply_features(x_test, data, prep, test_where, "test", src.tokens)
+    x_val = apply_features(val.x, data, prep, val.where, "validation", src.tokens) if val is not None else None
     check_input_shape(result, x_train, src.where)
     for part, role, a in ((test, "test", x_test), (val, "validation", x_val)):
         if a is not None and len(a) and a.shape[1:] != x_train.shape[1:]:
             raise RunError(f"{part.where if part else src.where}: {role} samples have shape {a.shape[1:]} but the "
                            f"training samples have {x_train.shape[1:]}")
+    return x_train, x_test, x_val
 
-    y_val = None
-    if data.target == "input":
-        y_train, y_test = _same(x_train), _same(x_test)  # streamed: the same Lazy (read once per batch)
-        y_val = None if x_val is None else _same(x_val)
-        if data.noise:
-            noise = np.random.default_rng(seed if seed is not None else 0)
-            x_train = x_train + noise.normal(0, data.noise, x_train.shape).astype("float32")
-            x_test = x_test + noise.normal(0, data.noise, x_test.shape).astype("float32")
-            if x_val is not None:
-                x_val = x_val + noise.normal(0, data.noise, x_val.shape).astype("float32")
-    else:
-        for where, y in ((src.where, y_train), (test_where, y_test), (val and val.where, val and val.y)):
-            if where is not None and y is None:
-                raise RunError(f"{where}: no labels (the source's y/label is null); set data.target: input "
-                               f"for an autoencoder")
-        y_train = encode_labels(y_train, result, src.where, "training")
-        y_test = encode_labels(y_test, result, test_where, "test")
-        if val is not None:
-            y_val = encode_labels(val.y, result, val.where, "validation")
 
-    return Arrays(x_train, y_train, x_test, y_test, classes,
-                  fingerprint(x_train, y_train, x_test, y_test, x_val, y_val), src.where,
-                  x_val=x_val, y_val=y_val, artifacts={PREPROCESSING_FILE: prep.to_json()}, preprocessing=prep)
+def _autoencoder_targets(data: Data, seed: int | None, x_train, x_test, x_val):
+    """``target: input``: each input is its own target (the same Lazy when streamed, read once per batch);
+    with ``noise``, the inputs get Gaussian noise (a denoising autoencoder)."""
+    import numpy as np
+
+    y_train, y_test = own_rows(x_train), own_rows(x_test)
+    y_val = None if x_val is None else own_rows(x_val)
+    if data.noise:
+        noise = np.random.default_rng(seed if seed is not None else 0)
+        x_train = x_train + noise.normal(0, data.noise, x_train.shape).astype("float32")
+        x_test = x_test + noise.normal(0, data.noise, x_test.shape).astype("float32")
+        if x_val is not None:
+            x_val = x_val + noise.normal(0, data.noise, x_val.shape).astype("float32")
+    return x_train, y_train, x_test, y_test, x_val, y_val

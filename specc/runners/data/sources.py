@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...diagnostics import also, did_you_mean
+from ...paths import spec_relative
 from ...schema.data import (
     CsvSource,
     ImagesSource,
@@ -21,16 +22,6 @@ from .streams import ImageRows
 
 
 # -- reading ------------------------------------------------------------------
-def _path(value: str, base: Path) -> Path:
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else base / path
-
-
-def _did_you_mean(name: str, options) -> str:
-    close = difflib.get_close_matches(str(name), [str(o) for o in options], n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
-
-
 def _sklearn(source: SklearnSource) -> Raw:
     import sklearn.datasets as d
 
@@ -52,10 +43,10 @@ def read_npz(path: Path, x_name: str, y_name: str | None, *, fallback_single: bo
                 x_name = keys[0]
             if x_name not in keys:
                 raise RunError(f"{path}: no array named '{x_name}' (the file has: {', '.join(keys) or 'none'})"
-                               f"{_did_you_mean(x_name, keys)}")
+                               f"{also(did_you_mean(x_name, keys))}")
             if y_name is not None and y_name not in keys:
                 raise RunError(f"{path}: no array named '{y_name}' (the file has: {', '.join(keys)})"
-                               f"{_did_you_mean(y_name, keys)}")
+                               f"{also(did_you_mean(y_name, keys))}")
             x = f[x_name]
             y = f[y_name] if y_name is not None else None
     except RunError:
@@ -83,11 +74,11 @@ def read_npy(path: Path):
 
 
 def _npy(source: NpySource, base: Path) -> Raw:
-    x_path = _path(source.x, base)
+    x_path = spec_relative(source.x, base)
     x = read_npy(x_path)
     y = None
     if source.y is not None:
-        y_path = _path(source.y, base)
+        y_path = spec_relative(source.y, base)
         y = read_npy(y_path)
         if len(x) != len(y):
             raise RunError(f"{x_path} has {len(x)} samples but {y_path} has {len(y)}")
@@ -107,10 +98,49 @@ def read_csv(path: Path, *, label, features, delimiter: str = ",", header: bool 
     """Numeric feature columns and (string) label values of a CSV file, with errors naming line and column.
 
     ``label_optional``: the label column may be absent; ``new_data``: for evaluate or predict, not training."""
-    import csv
-    import math
+    names, rows = _csv_rows(path, delimiter, header)
+    if header and names is None:
+        raise RunError(f"{path}: the file is empty (no header row)")
+    width = len(names) if names is not None else (len(rows[0][1]) if rows else 0)
+    if names is None:
+        names = [str(i) for i in range(width)]
 
-    import numpy as np
+    def index(column, role) -> int | None:
+        if isinstance(column, int):
+            if column >= width:
+                raise RunError(f"{path}: {role} column {column} does not exist (the file has {width} columns, "
+                               f"numbered from 0)")
+            return column
+        if column in names:
+            return names.index(column)
+        shown = ", ".join(names[:30]) + (", ..." if len(names) > 30 else "")
+        raise RunError(f"{path}: no column named '{column}' (the columns are: {shown}){also(did_you_mean(column, names))}")
+
+    label_index = None
+    if label is not None:
+        if label_optional and isinstance(label, str) and label not in names:
+            label_index = None
+        elif label_optional and isinstance(label, int) and label >= width:
+            label_index = None
+        else:
+            label_index = index(label, "label")
+    if features is None:
+        feature_index = [i for i in range(width) if i != label_index and not (label is not None and label_optional
+                                                                                   and names[i] == label)]
+    else:
+        feature_index = [index(c, "feature") for c in features]
+    if not feature_index:
+        raise RunError(f"{path}: no feature columns (the only column is the label)")
+
+    x, y = _csv_values(path, rows, names, width, feature_index, label_index, header, new_data)
+    columns = [names[i] if header else i for i in feature_index]
+    label_column = None if label_index is None else (names[label_index] if header else label_index)
+    return Table(x, y, columns, label_column)
+
+
+def _csv_rows(path: Path, delimiter: str, header: bool) -> tuple[list[str] | None, list[tuple[int, list[str]]]]:
+    """The header's names (None without one) and the non-blank rows with their line numbers."""
+    import csv
 
     if not path.is_file():
         raise RunError(f"data file not found: {path}")
@@ -132,38 +162,14 @@ def read_csv(path: Path, *, label, features, delimiter: str = ",", header: bool 
         raise RunError(f"{path}: not a valid CSV file ({e})") from None
     except OSError as e:
         raise RunError(f"{path}: cannot read ({e.strerror})") from None
-    if header and names is None:
-        raise RunError(f"{path}: the file is empty (no header row)")
-    width = len(names) if names is not None else (len(rows[0][1]) if rows else 0)
-    if names is None:
-        names = [str(i) for i in range(width)]
+    return names, rows
 
-    def index(column, role) -> int | None:
-        if isinstance(column, int):
-            if column >= width:
-                raise RunError(f"{path}: {role} column {column} does not exist (the file has {width} columns, "
-                               f"numbered from 0)")
-            return column
-        if column in names:
-            return names.index(column)
-        shown = ", ".join(names[:30]) + (", ..." if len(names) > 30 else "")
-        raise RunError(f"{path}: no column named '{column}' (the columns are: {shown}){_did_you_mean(column, names)}")
 
-    label_index = None
-    if label is not None:
-        if label_optional and isinstance(label, str) and label not in names:
-            label_index = None
-        elif label_optional and isinstance(label, int) and label >= width:
-            label_index = None
-        else:
-            label_index = index(label, "label")
-    if features is None:
-        feature_index = [i for i in range(width) if i != label_index and not (label is not None and label_optional
-                                                                                   and names[i] == label)]
-    else:
-        feature_index = [index(c, "feature") for c in features]
-    if not feature_index:
-        raise RunError(f"{path}: no feature columns (the only column is the label)")
+def _csv_values(path: Path, rows, names, width: int, feature_index, label_index, header: bool, new_data: bool):
+    """The feature columns as float64 and the label cells (None without a label column); errors name the line."""
+    import math
+
+    import numpy as np
 
     x = np.empty((len(rows), len(feature_index)), dtype="float64")
     y = [] if label_index is not None else None
@@ -189,12 +195,10 @@ def read_csv(path: Path, *, label, features, delimiter: str = ",", header: bool 
             if not cell:
                 raise RunError(f"{path}: line {line}, column '{names[label_index]}': the label is empty")
             y.append(cell)
-    columns = [names[i] if header else i for i in feature_index]
-    label_column = None if label_index is None else (names[label_index] if header else label_index)
-    return Table(x, y, columns, label_column)
+    return x, y
 
 
-def _label_values(values: list):
+def label_values(values: list):
     """CSV label strings: integers, floats, or class names (kept as strings)."""
     import numpy as np
 
@@ -208,10 +212,10 @@ def _label_values(values: list):
 
 
 def _csv(source: CsvSource, base: Path) -> Raw:
-    path = _path(source.path, base)
+    path = spec_relative(source.path, base)
     table = read_csv(path, label=source.label, features=source.features, delimiter=source.delimiter,
                      header=source.header)
-    y = None if table.y is None else _label_values(table.y)
+    y = None if table.y is None else label_values(table.y)
     return Raw(table.x, y, str(path), columns=table.columns, label_column=table.label_column, label_text=table.y)
 
 
@@ -224,29 +228,9 @@ def _class_folders(path: Path, what: str) -> list[Path]:
     return folders
 
 
-def _files(folder: Path, suffixes) -> list[Path]:
+def list_files(folder: Path, suffixes) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
-
-
-def read_images(files: list[Path], image_size, color_mode: str):
-    """Images resized to image_size ([h, w]): a uint8 array (n, h, w, 1 or 3)."""
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
-
-    h, w = image_size
-    channels = 1 if color_mode == "grayscale" else 3
-    out = np.empty((len(files), h, w, channels), dtype="uint8")
-    for i, file in enumerate(files):
-        try:
-            with Image.open(file) as image:
-                image = image.convert("L" if channels == 1 else "RGB")
-                if image.size != (w, h):
-                    image = image.resize((w, h), Image.Resampling.BILINEAR)
-                out[i] = np.asarray(image, dtype="uint8").reshape(h, w, channels)
-        except (UnidentifiedImageError, OSError, ValueError) as e:
-            raise RunError(f"{file}: not a readable image ({e})") from None
-    return out
 
 
 def read_texts(files: list[Path]):
@@ -263,14 +247,14 @@ def read_texts(files: list[Path]):
     return np.array(texts, dtype=object)
 
 
-def _folder_source(path: Path, suffixes, what: str):
+def folder_source(path: Path, suffixes, what: str):
     """(files, class name per file, class names) of a folder with one sub-folder per class."""
     import numpy as np
 
     folders = _class_folders(path, what)
     files, labels = [], []
     for folder in folders:
-        found = _files(folder, suffixes)
+        found = list_files(folder, suffixes)
         files += found
         labels += [folder.name] * len(found)
     if not files:
@@ -280,15 +264,15 @@ def _folder_source(path: Path, suffixes, what: str):
 
 
 def _images(source: ImagesSource, base: Path) -> Raw:
-    path = _path(source.path, base)
-    files, y, classes = _folder_source(path, IMAGE_SUFFIXES, "images")
+    path = spec_relative(source.path, base)
+    files, y, classes = folder_source(path, IMAGE_SUFFIXES, "images")
     x = ImageRows(files, source.image_size, source.color_mode, path)  # decoded when used (load_arrays)
     return Raw(x, y, str(path), classes=classes, files=[str(f) for f in files])
 
 
 def _text(source: TextSource, base: Path) -> Raw:
-    path = _path(source.path, base)
-    files, y, classes = _folder_source(path, (".txt",), "texts")
+    path = spec_relative(source.path, base)
+    files, y, classes = folder_source(path, (".txt",), "texts")
     return Raw(read_texts(files), y, str(path), classes=classes, files=[str(f) for f in files], tokens=True)
 
 
@@ -373,7 +357,7 @@ def read_source(source, base: Path) -> Raw:
     if isinstance(source, SklearnSource):
         raw = _sklearn(source)
     elif isinstance(source, NpzSource):
-        raw = read_npz(_path(source.path, base), source.x, source.y)
+        raw = read_npz(spec_relative(source.path, base), source.x, source.y)
     elif isinstance(source, NpySource):
         raw = _npy(source, base)
     elif isinstance(source, CsvSource):
@@ -384,11 +368,11 @@ def read_source(source, base: Path) -> Raw:
         raw = _text(source, base)
     else:
         raw = _keras(source)
-    _check_raw(raw)
+    check_raw(raw)
     return raw
 
 
-def _check_raw(raw: Raw) -> None:
+def check_raw(raw: Raw) -> None:
     import numpy as np
 
     if len(raw.x) == 0:

@@ -18,6 +18,27 @@ STREAM_ENV = "SPECC_STREAM"  # auto (default), always, never
 STREAM_AUTO_BYTES = 1 << 30  # auto streams when the prepared (float32) training source would take more than this
 
 
+def read_images(files: list[Path], image_size, color_mode: str):
+    """Images resized to image_size ([h, w]): a uint8 array (n, h, w, 1 or 3)."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    h, w = image_size
+    channels = 1 if color_mode == "grayscale" else 3
+    out = np.empty((len(files), h, w, channels), dtype="uint8")
+    for i, file in enumerate(files):
+        try:
+            with Image.open(file) as image:
+                image = image.convert("L" if channels == 1 else "RGB")
+                if image.size != (w, h):
+                    image = image.resize((w, h), Image.Resampling.BILINEAR)
+                out[i] = np.asarray(image, dtype="uint8").reshape(h, w, channels)
+        except (UnidentifiedImageError, OSError, ValueError) as e:
+            raise RunError(f"{file}: not a readable image ({e})") from None
+    return out
+
+
+
 class ImageRows:
     """An images source as its file list: rows are decoded and resized (Pillow) only when indexed."""
 
@@ -34,16 +55,12 @@ class ImageRows:
     def __getitem__(self, key):
         import numpy as np
 
-        from .sources import read_images  # sources reads an images folder into ImageRows
-
         rows = np.arange(len(self.files))[key]
         if np.ndim(rows) == 0:
             return read_images([self.files[int(rows)]], self.image_size, self.color_mode)[0]
         return read_images([self.files[int(i)] for i in rows], self.image_size, self.color_mode)
 
     def read_all(self):
-        from .sources import read_images
-
         return read_images(self.files, self.image_size, self.color_mode)
 
     def identity(self) -> bytes:
@@ -175,10 +192,27 @@ def _release(base) -> None:
 
 
 def streamed(a) -> bool:
+    """A ``Lazy`` (or a dict holding one, per input or output): rows read (and prepared) per batch with ``take``."""
+    if isinstance(a, dict):
+        return any(streamed(v) for v in a.values())
     return getattr(a, "streamed", False)
 
 
-def _rows(a, index):
+def n_samples(a) -> int:
+    """len() of an array, or of each array of a dict of them (per input or output)."""
+    if isinstance(a, dict):
+        return len(next(iter(a.values()))) if a else 0
+    return len(a)
+
+
+def take(a, idx):
+    """The rows ``idx`` of an array, a Lazy (read and prepared now) or a dict of them."""
+    if isinstance(a, dict):
+        return {k: take(v, idx) for k, v in a.items()}
+    return a.take(idx) if streamed(a) else a[idx]
+
+
+def subset(a, index):
     """a[index]: a Lazy view for streamed data, a copy for arrays."""
     return a.subset(index) if streamed(a) else a[index]
 
@@ -210,7 +244,7 @@ def stream_mode() -> str:
     return mode
 
 
-def _streamable(x) -> bool:
+def streamable(x) -> bool:
     import numpy as np
 
     return isinstance(x, (np.memmap, ImageRows))
@@ -222,10 +256,10 @@ def should_stream(x, data: Data) -> bool:
     import math
 
     mode = stream_mode()
-    if mode == "never" or not _streamable(x) or data.window is not None or data.noise:
+    if mode == "never" or not streamable(x) or data.window is not None or data.noise:
         return False
     return mode == "always" or len(x) * math.prod(x.shape[1:]) * 4 > STREAM_AUTO_BYTES
 
 
-def _in_memory(x):
+def in_memory(x):
     return x.read_all() if isinstance(x, ImageRows) else x
