@@ -352,6 +352,30 @@ def schema(output: Path | None = typer.Option(None, "--output", "-o", help="Writ
         atomic_write_text(output, text)
 
 
+def _workers(result, workers: int | None, resume: Path | None):
+    """(cluster, number of workers) of a multi-worker run (runners/distribute.py, docs/distributed.md): the
+    cluster this process joins (set by a cluster launcher, or by --workers for its workers), or None."""
+    from .runners import distribute
+
+    try:
+        cluster = distribute.cluster_from_env()
+        if cluster is not None and workers not in (None, cluster.num_processes):
+            raise distribute.DistributeError(f"--workers {workers}, but {cluster.source} in the environment "
+                                             f"describes {cluster.num_processes} workers")
+        n_workers = cluster.num_processes if cluster is not None else workers or 1
+        if resume is not None:
+            distribute.check_resumable(resume)
+        if n_workers > 1 and resume is not None:
+            raise distribute.DistributeError("a multi-worker run cannot be resumed (see docs/distributed.md)")
+        if n_workers > 1:
+            distribute.check_engine()
+        if cluster is None and n_workers > 1:  # one device per local worker
+            distribute.check_batch(result.spec.train.batch_size, n_workers, n_workers)
+    except distribute.DistributeError as e:
+        raise _usage(str(e))
+    return cluster, n_workers
+
+
 @app.command()
 def train(
     spec: Path | None = typer.Argument(None, help="The spec file (not needed with --resume)."),
@@ -386,26 +410,9 @@ def train(
         ["train.fast=true"] if fast else [])
     result = _checked(spec_path, assignments)
     _refuse_if_too_big(result)
-    # --- multi-worker training (runners/distribute.py, docs/distributed.md) ---
-    from .runners import distribute
-
-    try:
-        cluster = distribute.cluster_from_env()  # set by a cluster launcher, or by --workers for its workers
-        if cluster is not None and workers not in (None, cluster.num_processes):
-            raise distribute.DistributeError(f"--workers {workers}, but {cluster.source} in the environment "
-                                             f"describes {cluster.num_processes} workers")
-        n_workers = cluster.num_processes if cluster is not None else workers or 1
-        if resume is not None:
-            distribute.check_resumable(resume)
-        if n_workers > 1 and resume is not None:
-            raise distribute.DistributeError("a multi-worker run cannot be resumed (see docs/distributed.md)")
-        if n_workers > 1:
-            distribute.check_engine()
-        if cluster is None and n_workers > 1:  # one device per local worker
-            distribute.check_batch(result.spec.train.batch_size, n_workers, n_workers)
-    except distribute.DistributeError as e:
-        raise _usage(str(e))
+    cluster, n_workers = _workers(result, workers, resume)
     if cluster is None and n_workers > 1:  # the launcher: start the workers here and wait for them
+        from .runners import distribute
         from .runners.train import default_run_dir
 
         target = run_dir if run_dir is not None else default_run_dir(result)

@@ -515,23 +515,7 @@ def layout(d: Diagram) -> Layout:
     for box in d.boxes:
         box.w, box.h = _box_size(box)
     n_ranks = max(b.rank for b in d.boxes) + 1
-    rows: list[list[_Item]] = [[] for _ in range(n_ranks)]
-    items: dict[int, _Item] = {}
-    chains: list[list[_Item]] = []  # per edge: source, dummies..., target
-    for box in d.boxes:
-        items[box.index] = _Item(box.rank, box, box.w)
-        rows[box.rank].append(items[box.index])
-    for a, b in d.edges:
-        chain = [items[a]]
-        for r in range(d.boxes[a].rank + 1, d.boxes[b].rank):
-            dummy = _Item(r)
-            rows[r].append(dummy)
-            chain.append(dummy)
-        chain.append(items[b])
-        for u, v in zip(chain, chain[1:]):
-            u.succs.append(v)
-            v.preds.append(u)
-        chains.append(chain)
+    rows, chains = _rows_and_chains(d, n_ranks)
     rows = _order(rows)
     _coordinates(rows)
 
@@ -539,43 +523,8 @@ def layout(d: Diagram) -> Layout:
     bands = _bands(rows, heights, [b.w for b in d.boxes])
     # Rows whose edges run far sideways get more room, so the curves stay legible.
     gaps = [max([V_GAP] + [min(MAX_V_GAP, 0.12 * abs(s.x - it.x)) for it in row for s in it.succs]) for row in rows]
-
-    # Header: title, subtitle, legend.
-    title = d.name
-    sub = f"{_count(d.n_layers, 'layer')}, {d.params:,} params" + (
-        f"; {len(d.boxes)} boxes (repeats collapsed)" if len(d.boxes) < d.n_layers else "")
-    header = [(title, 0.0, MARGIN + TITLE_FONT, TITLE_FONT, True),
-              (sub, 0.0, MARGIN + TITLE_FONT + 1.5 * FONT + 2, FONT * 0.95, False)]
-    used = []
-    for b in d.boxes:
-        if b.category not in used:
-            used.append(b.category)
-    legend_entries = [(c, len(c) * CHAR_W * 0.92 + 14 + 20) for c in used] + [("output", 6 * CHAR_W * 0.92 + 14 + 20)]
-    header_w = max(len(title) * TITLE_FONT * 0.62, len(sub) * CHAR_W * 0.95)
-
-    # Columns side by side.
-    row_top: list[float] = [0.0] * n_ranks
-    band_boxes = []
-    x_cursor = MARGIN
-    band_height = 0.0
-    band_right = []
-    for start, end in bands:
-        lo = min(it.x - it.width / 2 for row in rows[start:end] for it in row)
-        hi = max(it.x + it.width / 2 for row in rows[start:end] for it in row)
-        shift = x_cursor - lo
-        for row in rows[start:end]:
-            for it in row:
-                it.x += shift
-        y = 0.0
-        for r in range(start, end):
-            row_top[r] = y
-            y += heights[r] + gaps[r]
-        band_height = max(band_height, y - gaps[end - 1])
-        x_cursor += hi - lo
-        band_right.append(x_cursor)
-        x_cursor += GUTTER
-        band_boxes.append((start, end))
-    content_w = x_cursor - GUTTER - MARGIN
+    header, legend_entries, header_w = _header(d)
+    row_top, band_height, band_right, content_w = _columns(rows, bands, heights, gaps, n_ranks)
 
     width = max(content_w, header_w, 240.0) + 2 * MARGIN
     # Legend rows, wrapped to the width.
@@ -600,12 +549,77 @@ def layout(d: Diagram) -> Layout:
                 it.box.x = it.x
                 it.box.y = row_top[it.rank] + (heights[it.rank] - it.box.h) / 2
     height = top + band_height + MARGIN + (V_GAP / 2 if len(bands) > 1 else 0)
-    band_of = {}
-    for k, (start, end) in enumerate(bands):
-        for r in range(start, end):
-            band_of[r] = k
+    band_of = {r: k for k, (start, end) in enumerate(bands) for r in range(start, end)}
+    paths = _edge_paths(chains, row_top, heights, band_of, band_right, top)
+    return Layout(d, width, height, header, legend, paths)
 
-    # Ports: spread several edges leaving (or entering) one box along its side.
+
+def _rows_and_chains(d: Diagram, n_ranks: int) -> tuple[list[list[_Item]], list[list[_Item]]]:
+    """The items of each rank, and per edge its chain: source, a dummy item per rank it crosses, target."""
+    rows: list[list[_Item]] = [[] for _ in range(n_ranks)]
+    items: dict[int, _Item] = {}
+    chains: list[list[_Item]] = []
+    for box in d.boxes:
+        items[box.index] = _Item(box.rank, box, box.w)
+        rows[box.rank].append(items[box.index])
+    for a, b in d.edges:
+        chain = [items[a]]
+        for r in range(d.boxes[a].rank + 1, d.boxes[b].rank):
+            dummy = _Item(r)
+            rows[r].append(dummy)
+            chain.append(dummy)
+        chain.append(items[b])
+        for u, v in zip(chain, chain[1:]):
+            u.succs.append(v)
+            v.preds.append(u)
+        chains.append(chain)
+    return rows, chains
+
+
+def _header(d: Diagram) -> tuple[list, list, float]:
+    """The title and subtitle lines, the legend's entries (category, width) and the header's width."""
+    title = d.name
+    sub = f"{_count(d.n_layers, 'layer')}, {d.params:,} params" + (
+        f"; {len(d.boxes)} boxes (repeats collapsed)" if len(d.boxes) < d.n_layers else "")
+    header = [(title, 0.0, MARGIN + TITLE_FONT, TITLE_FONT, True),
+              (sub, 0.0, MARGIN + TITLE_FONT + 1.5 * FONT + 2, FONT * 0.95, False)]
+    used = []
+    for b in d.boxes:
+        if b.category not in used:
+            used.append(b.category)
+    legend_entries = [(c, len(c) * CHAR_W * 0.92 + 14 + 20) for c in used] + [("output", 6 * CHAR_W * 0.92 + 14 + 20)]
+    header_w = max(len(title) * TITLE_FONT * 0.62, len(sub) * CHAR_W * 0.95)
+    return header, legend_entries, header_w
+
+
+def _columns(rows, bands, heights, gaps, n_ranks: int) -> tuple[list[float], float, list[float], float]:
+    """The bands of ranks side by side: each row's top, the tallest band's height, each band's right edge and
+    the width of them all."""
+    row_top: list[float] = [0.0] * n_ranks
+    x_cursor = MARGIN
+    band_height = 0.0
+    band_right = []
+    for start, end in bands:
+        lo = min(it.x - it.width / 2 for row in rows[start:end] for it in row)
+        hi = max(it.x + it.width / 2 for row in rows[start:end] for it in row)
+        shift = x_cursor - lo
+        for row in rows[start:end]:
+            for it in row:
+                it.x += shift
+        y = 0.0
+        for r in range(start, end):
+            row_top[r] = y
+            y += heights[r] + gaps[r]
+        band_height = max(band_height, y - gaps[end - 1])
+        x_cursor += hi - lo
+        band_right.append(x_cursor)
+        x_cursor += GUTTER
+    return row_top, band_height, band_right, x_cursor - GUTTER - MARGIN
+
+
+def _edge_paths(chains, row_top, heights, band_of, band_right, top: float) -> list:
+    """Each edge's path: curves from rank to rank, or, between bands, down, through the gutter, up, across and
+    down. Several edges leaving (or entering) one box are spread along its side."""
     out_order: dict[int, list[int]] = {}
     in_order: dict[int, list[int]] = {}
     for k, chain in enumerate(chains):
@@ -652,7 +666,7 @@ def layout(d: Diagram) -> Layout:
                 y = ny + heights[nxt.rank]
                 path.append(("L", (x, y)))
         paths.append(path)
-    return Layout(d, width, height, header, legend, paths)
+    return paths
 
 
 # -- SVG -----------------------------------------------------------------------------

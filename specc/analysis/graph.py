@@ -57,19 +57,7 @@ def build_graph(spec: Spec, doc: Document, prefix: tuple = ()) -> tuple[Graph | 
     """The graph of ``spec.layers`` (a Spec, or a sub-model from ``models:`` found at ``prefix``)."""
     errors: list[Diagnostic] = []
     layers = spec.layers
-    taken: set[str] = set()
-    first_named: dict[str, int] = {}
-    for i, layer in enumerate(layers):
-        if layer.name is None:
-            continue
-        if layer.name in first_named:
-            errors.append(doc.error("E200", f"duplicate layer name '{layer.name}' (first used by layers"
-                                    f"[{first_named[layer.name]}])", prefix + ("layers", i, "name")))
-        else:
-            first_named[layer.name] = i
-            taken.add(layer.name)
-
-    tried: dict[str, int] = {}
+    taken, tried = _written_names(layers, doc, prefix, errors), {}
     names = [layer.name or unique_name(layer.default_name(), taken, tried) for layer in layers]
     known = set(names)
     nodes: list[Node] = []
@@ -137,13 +125,32 @@ def build_graph(spec: Spec, doc: Document, prefix: tuple = ()) -> tuple[Graph | 
 
     ordered, cycle = _toposort(nodes)
     if cycle:
-        node = cycle[0]
-        names = [n.name for n in cycle + [cycle[0]]]
-        if len(names) > 12:  # a hostile spec can loop through thousands of layers
-            names = names[:5] + [f"... ({len(cycle) - 8} more)"] + names[-4:]
-        chain = " -> ".join(names)
-        return None, [doc.error("E206", f"layers feed each other in a loop: {chain}", node.loc + ("inputs",))]
+        return None, [_loop_error(cycle, doc)]
     return Graph(ordered, outputs), []
+
+
+def _written_names(layers, doc: Document, prefix: tuple, errors: list) -> set[str]:
+    """The layer names the spec writes (E200 for one written twice)."""
+    taken: set[str] = set()
+    first_named: dict[str, int] = {}
+    for i, layer in enumerate(layers):
+        if layer.name is None:
+            continue
+        if layer.name in first_named:
+            errors.append(doc.error("E200", f"duplicate layer name '{layer.name}' (first used by layers"
+                                    f"[{first_named[layer.name]}])", prefix + ("layers", i, "name")))
+        else:
+            first_named[layer.name] = i
+            taken.add(layer.name)
+    return taken
+
+
+def _loop_error(cycle: list[Node], doc: Document) -> Diagnostic:
+    names = [n.name for n in cycle + [cycle[0]]]
+    if len(names) > 12:  # a hostile spec can loop through thousands of layers
+        names = names[:5] + [f"... ({len(cycle) - 8} more)"] + names[-4:]
+    chain = " -> ".join(names)
+    return doc.error("E206", f"layers feed each other in a loop: {chain}", cycle[0].loc + ("inputs",))
 
 
 def _suggest(ref: str, names: list[str], errors: list) -> str:
