@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import ROOT
 
 PACKAGE = ROOT / "specc"
@@ -142,3 +143,17 @@ def test_the_import_contracts_hold():
                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stdout + out.stderr
     assert "0 broken" in out.stdout
+
+
+def test_the_architecture_page_names_every_pass_and_contract():
+    from specc.check import PASSES
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    assert len(contracts) >= 3
+    for contract in contracts:
+        assert f"*{contract['name']}*" in page, contract["name"]
+    for name, _ in PASSES:
+        assert f"| {name} |" in page, name
