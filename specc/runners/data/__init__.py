@@ -18,9 +18,11 @@ Large data streams (see "Large data" in docs/training.md): an ``npy`` source sta
 ``Lazy`` index sets over them, prepared (rescale, normalize, reshape) one batch at a time by ``Lazy.take``,
 and the input pipeline, evaluate and predict read only the rows of each batch.
 
-The steps live in modules of their own, in the order they run: ``sources`` (reading), ``streams`` (large data,
-read per batch), ``prepare`` (classes, windows, tokens, features, labels; ``load_arrays``), ``named``
-(several inputs or outputs), ``new`` (new data for a trained run); ``records`` holds what they pass along.
+The steps live in modules of their own, each importing only the ones before it: ``records`` (what the steps
+pass along), ``streams`` (large data, read per batch), ``sources`` (reading), ``prepare`` (one source: classes,
+windows, tokens, features, labels), ``named`` (several inputs or outputs) and ``expected`` (the data files
+checked against the model), ``load`` (``load_arrays``: the data of a spec, either way), ``new`` (new data for
+a trained run).
 """
 
 from .load import load_arrays
