@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,68 @@ def probe_cli(*args, heavy=HEAVY, timeout=120):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+# -- specs on disk: a project folder with a block library (tests/test_expand.py, tests/test_reuse.py) ---------
+def write(folder: Path, name: str, text: str) -> Path:
+    """Write ``text`` (dedented) to ``folder/name``, making its folders."""
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip())
+    return path
+
+
+def keras_of(result):
+    """The Keras model of a checked spec (not compiled)."""
+    from specc.lower import keras_model
+
+    return keras_model(result, compile=False)
+
+
+def keras_figures(model) -> dict[str, tuple]:
+    """Each Keras layer's output shape and parameter count, by name."""
+    out = {}
+    for layer in model.layers:
+        shape = layer.output.shape if not isinstance(layer.output, list) else None
+        out[layer.name] = (tuple(shape) if shape is not None else None, layer.count_params())
+    return out
+
+
+RESIDUAL_LIB = """
+blocks:
+  residual:
+    params: {filters: null, stride: 1}
+    layers:
+      - {name: conv_a, type: Conv2D, filters: "${filters}", kernel_size: 3, strides: "${stride}", padding: same}
+      - {name: bn_a, type: BatchNormalization}
+      - {name: relu_a, type: ReLU}
+      - {name: conv_b, type: Conv2D, filters: "${filters}", kernel_size: 3, padding: same}
+      - {name: shortcut, type: Conv2D, filters: "${filters}", kernel_size: 1, strides: "${stride}", inputs: input}
+      - {name: add, type: Add, inputs: [conv_b, shortcut]}
+      - {name: out, type: ReLU}
+"""
+
+
+RESNET = """
+specc: 1
+name: tiny_resnet
+vars: {width: 8}
+include: [lib/blocks.yaml]
+layers:
+  - {type: Input, shape: [16, 16, 3]}
+  - {type: Conv2D, filters: "${width}", kernel_size: 3, padding: same}
+  - {type: Block, block: residual, with: {filters: "${width}"}, repeat: 2, name: stage1}
+  - {type: Block, block: residual, with: {filters: "${width * 2}", stride: 2}, name: stage2}
+  - GlobalAveragePooling2D
+  - {type: Dense, units: 10, activation: softmax}
+"""
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("")  # the project root: includes stay inside it
+    write(tmp_path, "lib/blocks.yaml", RESIDUAL_LIB)
+    return tmp_path
 
 
 def blobs(path, n=240, classes=3, seed=0, label_offset=0):

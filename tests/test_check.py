@@ -1,0 +1,58 @@
+"""specc/check.py (the passes, in order, and the entry points) and specc/schema/errors.py (Pydantic's errors
+as diagnostics, one handler per kind). The messages themselves are pinned by tests/golden."""
+
+import pytest
+
+from specc.check import PASSES, check_file, check_text
+from specc.loader import load_text
+from specc.schema.errors import HANDLERS, schema_diagnostic
+
+GOOD = "specc: 1\nlayers:\n  - {type: Dense, units: 2, input_dim: 3}\n"
+
+
+def test_the_passes_run_in_order():
+    assert [name for name, _ in PASSES] == ["expand", "schema", "graph", "shapes", "model", "search"]
+    result = check_text(GOOD)
+    assert result.ok and result.spec is not None and result.graph is not None
+    assert result.info["dense"].shape == (None, 2) and result.params.total == 8
+
+
+@pytest.mark.parametrize("text, reached", [
+    ("specc: 1\nlayers:\n  - {type: Dense, unit: 2, input_dim: 3}\n", "schema"),
+    ("specc: 1\nlayers:\n  - {type: Dense, units: 2, input_dim: 3}\n  - {type: Dense, units: 2, inputs: nope}\n",
+     "graph"),
+    ("specc: 1\nlayers:\n  - {type: Conv2D, filters: 2, kernel_size: 3, input_shape: [4]}\n", "shapes"),
+])
+def test_a_pass_runs_only_when_the_passes_before_it_found_no_error(text, reached):
+    result = check_text(text)
+    assert not result.ok
+    assert (result.spec is not None) == (reached != "schema")
+    assert (result.graph is not None) == (reached not in ("schema", "graph"))
+    assert (result.info is not None) == (reached == "shapes")
+    if reached == "shapes":  # the shapes pass reports its error and keeps what it inferred before it
+        assert "conv2d" not in result.info and "input_layer" in result.info
+
+
+def test_check_file_says_a_missing_file_is_missing(tmp_path):
+    result = check_file(tmp_path / "none.yaml", overrides=["train.epochs=3"])
+    assert [d.code for d in result.diagnostics] == ["E001"] and result.doc is None
+
+
+def test_the_spec_folder_is_where_relative_paths_start(tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text(GOOD)
+    assert check_file(path).base == tmp_path
+
+
+def test_every_kind_of_pydantic_error_has_a_handler_and_others_a_plain_message():
+    """The schema pass words each kind of Pydantic error with its handler; a kind without one still becomes a
+    located E102 that says what was received."""
+    assert {"missing", "extra_forbidden", "literal_error", "union_tag_invalid", "int_type"} <= set(HANDLERS)
+    doc, _ = load_text("specc: 1\nlayers:\n  - {type: Dense, units: 2}\n")
+    d = schema_diagnostic({"type": "some_future_kind", "loc": ("layers", 0, "Dense", "units"), "input": 2,
+                           "msg": "Value is odd"}, doc)
+    assert (d.code, d.message) == ("E102", "units: value is odd. Received: 2")
+    assert d.span.line == 3
+    missing = schema_diagnostic({"type": "missing", "loc": ("layers", 0, "Dense", "units"), "input": {},
+                                 "msg": "Field required"}, doc)
+    assert (missing.code, missing.message) == ("E101", "missing required key 'units' in Dense")
