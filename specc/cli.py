@@ -73,42 +73,21 @@ def _print_diagnostics(result, stream=None) -> None:
         typer.echo(diagnostic_text(d, line), err=stream is sys.stderr)
 
 
-def _checked(spec: Path, assignments: list[str] = ()):
-    """Check one spec (after --set overrides) for a command that needs a valid one; exit 1 otherwise."""
-    from .check import check_document
-    from .loader import load_file
-    from .overrides import OverrideError, apply
+def _checked(spec, assignments: list[str] = ()):
+    """Load and check one spec (after --set overrides) for a command that needs a valid one; exit 1 otherwise."""
+    from .api import SpecError, load
+    from .overrides import OverrideError
 
-    doc, errors = load_file(spec)
-    if doc is None:
-        from .check import CheckResult
-
-        result = CheckResult(file=str(spec), diagnostics=errors)
-    else:
-        for assignment in assignments:
-            try:
-                apply(doc, assignment)
-            except OverrideError as e:
-                raise _usage(f"--set {assignment}: {e}")
-        result = check_document(doc, errors)
-    if not result.ok:
-        _print_diagnostics(result, sys.stderr)
-        typer.echo(f"{spec}: {len(result.errors)} error(s)", err=True)
+    try:
+        return load(spec, assignments)
+    except OverrideError as e:
+        raise _usage(f"--set {e}")
+    except SpecError as e:
+        typer.echo(str(e), err=True)
         raise typer.Exit(EXIT_INVALID)
-    return result
 
 
 FORMATS = ("text", "json", "github", "sarif")
-
-
-def _refuse_if_too_big(result) -> None:
-    """Never start allocating a model whose weights cannot fit in memory."""
-    from .analysis.budget import fits_in_memory
-
-    problem = fits_in_memory(result.spec, result.graph, result.info)
-    if problem:
-        typer.echo(f"specc: error: {problem}", err=True)
-        raise typer.Exit(EXIT_INVALID)
 
 
 @app.command()
@@ -177,35 +156,15 @@ def summary(
     set_: List[str] = typer.Option([], "--set", help="Override a spec value: KEY=VALUE, e.g. vars.width=64."),
 ):
     """Every layer's output shape and parameters, and the totals, computed statically."""
-    from .render import shape_text, summary_data
-
-    result = _checked(spec, set_)
-    data = summary_data(result)
+    spec_ = _checked(spec, set_)
     if as_json:
-        typer.echo(json.dumps(data, indent=2))
+        typer.echo(json.dumps(spec_.summary_data(), indent=2))
         return
-    for d in result.warnings:
+    for d in spec_.warnings:
         from .render import diagnostic_text
 
-        typer.echo(diagnostic_text(d, result.doc.source_line(d)), err=True)
-    rows = [(layer["name"], layer["type"], shape_text(layer["output_shape"]), f"{layer['params']:,}")
-            for layer in data["layers"]]
-    heads = ("Layer", "Type", "Output shape", "Params")
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads)]
-    line = "  ".join(h.ljust(w) for h, w in zip(heads, widths))
-    typer.echo(f"Model: {data['name']}")
-    typer.echo(line)
-    typer.echo("-" * len(line))
-    for r in rows:
-        typer.echo("  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]),
-                              r[3].rjust(widths[3])]))
-    typer.echo("-" * len(line))
-    p = data["params"]
-    typer.echo(f"Total params: {p['total']:,}  (trainable: {p['trainable']:,}, non-trainable: {p['non_trainable']:,})")
-    e = data["estimate"]
-    typer.echo(f"Depth: {e['depth']} layers; estimated training memory at batch size {e['batch_size']}: "
-               f"{e['training_mb']:,.1f} MB (weights {e['weights_mb']:,.1f}, gradients and optimizer "
-               f"{e['optimizer_mb']:,.1f}, activations {e['activations_mb']:,.1f})")
+        typer.echo(diagnostic_text(d, spec_.result.doc.source_line(d)), err=True)
+    typer.echo(spec_.summary())
 
 
 @app.command()
@@ -284,11 +243,11 @@ def plot(
     output: Path = typer.Option(..., "--output", "-o", help="Diagram file: .mmd/.md (Mermaid), .svg or .png."),
 ):
     """Draw the architecture (no TensorFlow, no Graphviz needed)."""
-    from .plot import PlotError, write_diagram
+    from .plot import PlotError
 
-    result = _checked(spec)
+    spec_ = _checked(spec)
     try:
-        write_diagram(result, output)
+        spec_.plot(output)
     except PlotError as e:
         raise _usage(str(e))
     typer.echo(f"wrote {output}")
@@ -338,12 +297,15 @@ def build(
     """Compile the spec to an untrained Keras model; it loads with plain keras.saving.load_model."""
     if output.suffix != ".keras":
         raise _usage("the output file must end in .keras")
-    result = _checked(spec, set_)
-    from .lower import keras_model
+    spec_ = _checked(spec, set_)
+    from .runners import RunError
     from .runners.files import atomic_keras_save
 
-    _refuse_if_too_big(result)
-    model = keras_model(result)
+    try:
+        model = spec_.build()
+    except RunError as e:
+        typer.echo(f"specc: error: {e}", err=True)
+        raise typer.Exit(EXIT_INVALID)
     atomic_keras_save(model, output)
     typer.echo(f"wrote {output} ({model.count_params():,} params)")
 
@@ -393,8 +355,14 @@ def train(
         spec_path = spec
     assignments = list(set_) + ([f"train.epochs={epochs}"] if epochs is not None else []) + (
         ["train.fast=true"] if fast else [])
-    result = _checked(spec_path, assignments)
-    _refuse_if_too_big(result)
+    from .api import RunError, check_size
+
+    result = _checked(spec_path, assignments).result
+    try:
+        check_size(result)
+    except RunError as e:
+        typer.echo(f"specc: error: {e}", err=True)
+        raise typer.Exit(EXIT_INVALID)
     # --- multi-worker training (runners/distribute.py, docs/distributed.md) ---
     from .runners import distribute
 
@@ -424,7 +392,6 @@ def train(
             raise typer.Exit(EXIT_INVALID)
         raise typer.Exit(distribute.launch_local(sys.argv[1:], n_workers, target, device))
     # ---
-    from .runners import RunError
     from .runners.train import Interrupted, train_run
 
     try:

@@ -96,7 +96,7 @@ _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _SPECIAL_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
 
 
-class ImportFailure(Exception):
+class ImportFailure(ValueError):
     """The file is not a Keras model that can be read (missing, corrupt, not a model). One line."""
 
 
@@ -942,15 +942,19 @@ def _scalar(value) -> str:
 def import_model(path, source: str | None = None) -> Imported:
     """Read, convert, write and check: the spec text when nothing is lost, the problems otherwise.
     Raises ImportFailure for a file that is not a readable model."""
-    config = read_model_config(path)
+    return import_serialized(read_model_config(path), source or str(path))
+
+
+def import_serialized(config: dict, source: str | None = None) -> Imported:
+    """``import_model`` for a serialized model already in memory (``json.loads(model.to_json())``)."""
     spec, problems, names = _convert(config)
     imported = Imported(spec, list(problems))
     if problems:
         return imported
-    text = to_yaml(spec, source or str(path))
+    text = to_yaml(spec, source)
     from .check import check_text
 
-    result = check_text(text, str(Path(source or path).with_suffix(".yaml").name))
+    result = check_text(text, str(Path(source or spec.get("name") or "model").with_suffix(".yaml").name))
     imported.result = result
     for d in result.errors:
         where = _layer_at(spec, d.loc)

@@ -48,6 +48,17 @@ def probe_cli(*args, heavy=HEAVY, timeout=120):
     return result["code"], result["heavy"], out
 
 
+def probe_python(code: str, heavy=HEAVY, timeout=120):
+    """Run Python ``code`` in a fresh interpreter: (which of ``heavy`` it imported, the process)."""
+    import json
+
+    probe = code + f"\nimport sys, json\nprint('@@' + json.dumps([m for m in {tuple(heavy)!r} if m in sys.modules]))\n"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+    line = next((x for x in out.stdout.splitlines() if x.startswith("@@")), None)
+    assert line is not None, out.stdout + out.stderr
+    return json.loads(line[2:]), out
+
+
 @pytest.fixture
 def cli():
     return run_cli

@@ -131,3 +131,23 @@ def test_train_commands_in_the_docs_are_valid(line):
         apply(doc, assignment)
     result = check_document(doc, errors)
     assert result.ok, [d.message for d in result.errors]
+
+
+def test_python_examples_in_the_docs_run(tmp_path):
+    """The ```python blocks of docs/python.md, in order, as one script (the reader's session), in a fresh
+    interpreter, in a folder that has the repository's specs/."""
+    import os
+
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "python.md").read_text(), re.S)
+    assert len(blocks) >= 4
+    (tmp_path / "specs").symlink_to(ROOT / "specs")
+    script = tmp_path / "example.py"
+    script.write_text("\n".join(blocks))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, env=env,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "E102 3 26 units must be greater than 0. Received: 0" in out.stdout
+    assert "{'total': 4810, 'trainable': 4810, 'non_trainable': 0}" in out.stdout
+    assert "(1, 10)" in out.stdout and "\n41\n" in out.stdout
+    assert (tmp_path / "digits_mlp.svg").is_file() and (tmp_path / "runs" / "digits" / "model.keras").is_file()
