@@ -315,11 +315,9 @@ def gallery() -> str:
 
 
 def json_schema() -> str:
-    import json
+    from .jsonschema import schema_text
 
-    from .jsonschema import spec_schema
-
-    return json.dumps(spec_schema(), indent=2) + "\n"
+    return schema_text()
 
 
 def _signature(obj, drop_self: bool = False) -> str:
