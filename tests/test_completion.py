@@ -1,7 +1,6 @@
 """Shell completion (specc/completion.py through Typer's own): in real bash and fish, by zsh's protocol; spec
 paths, run directories and template names; no TensorFlow; bounded work on hostile folders and words."""
 
-import os
 import shutil
 import subprocess
 import sys
