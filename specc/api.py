@@ -35,48 +35,33 @@ Source = Union[str, "os.PathLike[str]"]
 __all__ = ["load", "Spec", "SpecError", "open_run", "Run", "RunError", "from_keras"]
 
 
-def _document(source, name: str | None):
-    """Load the document behind ``source``: (document or None, loader diagnostics, how to name it)."""
-    from .loader import load_file, load_stream, load_text
+def _check(source, overrides: list[str], name: str | None) -> CheckResult:
+    from .check import check_file, check_loaded
+    from .loader import load_stream, load_text
 
     if hasattr(source, "read"):
-        shown = name or getattr(source, "name", None) or "<stream>"
-        doc, errors = load_stream(getattr(source, "buffer", source), str(shown))  # sys.stdin: its bytes
-        return doc, errors, str(shown)
+        shown = str(name or getattr(source, "name", None) or "<stream>")
+        doc, errors = load_stream(getattr(source, "buffer", source), shown)  # sys.stdin: its bytes
+        return check_loaded(doc, errors, shown, overrides=overrides)
     if isinstance(source, str) and "\n" in source:
-        shown = name or "<string>"
-        doc, errors = load_text(source, shown)
-        return doc, errors, shown
-    shown = name or str(source)
-    doc, errors = load_file(Path(source), shown)
-    return doc, errors, shown
-
-
-def _check(source, overrides: Iterable[str], name: str | None) -> CheckResult:
-    from .check import CheckResult, check_document
-    from .overrides import OverrideError, apply
-
-    doc, errors, shown = _document(source, name)
-    if doc is None:
-        return CheckResult(file=shown, diagnostics=errors)
-    for assignment in overrides:
-        try:
-            apply(doc, assignment)
-        except OverrideError as e:
-            raise OverrideError(f"{assignment}: {e}") from None
-    return check_document(doc, errors)
+        doc, errors = load_text(source, name or "<string>")
+        return check_loaded(doc, errors, name or "<string>", overrides=overrides)
+    return check_file(Path(source), name, overrides=overrides)
 
 
 def load(source: Source, overrides: Iterable[str] = (), *, name: str | None = None) -> Spec:
     """Load and check a spec; return it as a :class:`Spec`.
 
     ``source`` is a path to a spec file, spec text (a ``str`` holding a line break, or a one-line mapping that
-    starts with ``specc:`` or ``{``), or an open file (read whole, with the size limit a file has). ``overrides`` are ``KEY=VALUE`` assignments applied before checking, as
-    ``specc train --set`` applies them (``"train.epochs=2"``, ``"layers.hidden.units=64"``). ``name`` is how
-    diagnostics name the source (default: the path, ``<string>`` or the stream's name).
+    starts with ``specc:`` or ``{``), or an open file (read whole, with the size limit a file has).
+    ``overrides`` are ``KEY=VALUE`` assignments applied before checking (to the spec merged over its base, for
+    a spec that ``extends:`` one), as ``specc train --set`` applies them (``"train.epochs=2"``,
+    ``"layers.hidden.units=64"``). ``name`` is how diagnostics name the source (default: the path,
+    ``<string>`` or the stream's name).
 
     Raises :class:`SpecError` carrying every diagnostic when the spec has errors (warnings alone do not
-    raise: they are in :attr:`Spec.warnings`), and ``ValueError`` for a malformed override.
+    raise: they are in :attr:`Spec.warnings`), and ``ValueError`` for a malformed override (its
+    ``assignment`` attribute names it).
     """
     overrides = list(overrides)
     if isinstance(source, str) and "\n" not in source and source.lstrip().startswith(("specc:", "{")):
@@ -281,7 +266,8 @@ class Run:
 def from_keras(model: keras.Model) -> str:
     """A live Keras model as spec text (what `specc import` writes, without a file). Raises ``ValueError``
     listing every part of the model that a spec cannot express."""
-    from .importer import ImportFailure, import_serialized
+    from .importer import ImportFailure
+    from .importing import import_serialized
 
     try:
         config = json.loads(model.to_json())
