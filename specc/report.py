@@ -16,8 +16,8 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import __version__
 from .runs import Run, Sweep, duration, higher_is_better, read_run, read_sweep
+from .version import __version__
 
 CSS = """
 :root { --fg: #1a1a1a; --muted: #5b6470; --line: #d8dde3; --bg: #ffffff; --soft: #f4f6f8; --accent: #2f5f9e; }

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .. import __version__
 from ..check import CheckResult
 from ..paths import spec_relative
 from ..render import model_name
+from ..version import __version__
 from . import RunError
 from .files import atomic_keras_save, atomic_write_bytes, atomic_write_json, atomic_write_text
 

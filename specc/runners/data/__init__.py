@@ -26,7 +26,7 @@ a trained run).
 """
 
 from .load import load_arrays
-from .new import load_preprocessing, prepare_new, read_new_data
+from .new import load_preprocessing, new_samples, prepare_new, read_new_data
 from .prepare import label_mode
 from .records import PREPROCESSING_FILE, Arrays, Preprocessing, Raw
 from .sources import read_csv, read_npy, read_npz, read_source
@@ -34,6 +34,6 @@ from .streams import STREAM_ENV, Lazy, read_images, run_stream_mode, stream_mode
 
 __all__ = [
     "PREPROCESSING_FILE", "STREAM_ENV", "Arrays", "Lazy", "Preprocessing", "Raw", "label_mode", "load_arrays",
-    "load_preprocessing", "prepare_new", "read_csv", "read_images", "read_new_data", "read_npy", "read_npz",
+    "load_preprocessing", "new_samples", "prepare_new", "read_csv", "read_images", "read_new_data", "read_npy", "read_npz",
     "read_source", "run_stream_mode", "stream_mode",
 ]
