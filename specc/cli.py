@@ -75,22 +75,13 @@ def _print_diagnostics(result, stream=None) -> None:
 
 def _checked(spec: Path, assignments: list[str] = ()):
     """Check one spec (after --set overrides) for a command that needs a valid one; exit 1 otherwise."""
-    from .check import check_document
-    from .loader import load_file
-    from .overrides import OverrideError, apply
+    from .check import check_file
+    from .overrides import OverrideError
 
-    doc, errors = load_file(spec)
-    if doc is None:
-        from .check import CheckResult
-
-        result = CheckResult(file=str(spec), diagnostics=errors)
-    else:
-        for assignment in assignments:
-            try:
-                apply(doc, assignment)
-            except OverrideError as e:
-                raise _usage(f"--set {assignment}: {e}")
-        result = check_document(doc, errors)
+    try:
+        result = check_file(spec, overrides=assignments)
+    except OverrideError as e:
+        raise _usage(f"--set {e.assignment}: {e}")
     if not result.ok:
         _print_diagnostics(result, sys.stderr)
         typer.echo(f"{spec}: {len(result.errors)} error(s)", err=True)
@@ -548,7 +539,8 @@ def import_(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ):
     """Turn a Keras model into a spec (no TensorFlow). Exit 1, writing nothing, if a spec cannot express it."""
-    from .importer import ImportFailure, import_model
+    from .importer import ImportFailure
+    from .importing import import_model
     from .runners.files import atomic_write_text
 
     if output.suffix not in (".yaml", ".yml"):
