@@ -121,6 +121,10 @@ CODES: dict[str, Code] = {c.code: c for c in _CODES}
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """One problem the checker found: its ``code`` (E102, W405; docs/errors.md), ``severity``, ``message``, the
+    ``file`` and its ``line`` and ``column`` (1-based; None when the problem has no position; ``span`` is the
+    whole range), the YAML ``path`` (``layers[3].units``) and a ``help`` hint (or None)."""
+
     code: str
     message: str
     file: str | None = None
@@ -133,7 +137,18 @@ class Diagnostic:
 
     @property
     def name(self) -> str:
+        """The code's name in docs/errors.md (``invalid-value`` for E102)."""
         return CODES[self.code].name
+
+    @property
+    def line(self) -> int | None:
+        """The 1-based line the diagnostic points at (None when it has no position)."""
+        return self.span.line if self.span is not None else None
+
+    @property
+    def column(self) -> int | None:
+        """The 1-based column the diagnostic points at (None when it has no position)."""
+        return self.span.col if self.span is not None else None
 
 
 def diag(code: str, message: str, **kw) -> Diagnostic:
@@ -226,9 +241,23 @@ def format_path(path: tuple) -> str:
 
 
 class SpecError(Exception):
-    """Raised by library entry points when a spec has errors."""
+    """A spec with errors. ``diagnostics`` holds every problem found (errors and warnings, each with its
+    code, file, line, column, message and help); ``str()`` is the text the ``specc`` command prints."""
 
-    def __init__(self, diagnostics: list[Diagnostic]):
-        self.diagnostics = diagnostics
-        first = diagnostics[0] if diagnostics else None
-        super().__init__(first.message if first else "invalid spec")
+    def __init__(self, diagnostics: list[Diagnostic], text: str | None = None):
+        self.diagnostics = list(diagnostics)
+        self.text = text if text is not None else "\n".join(d.message for d in self.diagnostics)
+        super().__init__(self.text or "invalid spec")
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        """The diagnostics that are errors."""
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+    def __str__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        from .style import diagnostics_html
+
+        return diagnostics_html(self.text)

@@ -634,3 +634,16 @@ def load_file(path: str | Path, display: str | None = None) -> tuple[Document | 
     doc, errors = load_text(text, display)
     doc.location = p
     return doc, errors
+
+
+def load_stream(stream, display: str = "<stdin>") -> tuple[Document | None, list[Diagnostic]]:
+    """Read and load a spec from a stream (standard input's bytes, or text), with the limits a file has."""
+    try:
+        raw = stream.read(MAX_BYTES + 1)
+        raw = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    except OSError as e:
+        return None, [diag("E001", f"cannot read: {e.strerror or e}", file=display)]
+    text, errors = decode(raw, display)
+    if text is None:
+        return None, errors
+    return load_text(text, display)
