@@ -404,6 +404,26 @@ def schema(output: Path | None = typer.Option(None, "--output", "-o", help="Writ
         atomic_write_text(output, text)
 
 
+def _trainable(spec_path: Path, assignments: list[str]):
+    """The checked spec of `specc train`: valid, small enough to allocate, and its tracker installed."""
+    from .api import RunError, check_size
+
+    result = _checked(spec_path, assignments).result
+    try:
+        check_size(result)
+    except RunError as e:
+        typer.echo(f"specc: error: {e}", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    if result.spec.track is not None:
+        from .runners.tracking import require_mlflow
+
+        try:
+            require_mlflow()
+        except RunError as e:
+            raise _usage(str(e))
+    return result
+
+
 def _workers(result, workers: int | None, resume: Path | None):
     """(cluster, number of workers) of a multi-worker run (runners/distribute.py, docs/distributed.md): the
     cluster this process joins (set by a cluster launcher, or by --workers for its workers), or None."""
@@ -444,6 +464,8 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="Print the final metrics as JSON on stdout."),
     workers: int | None = typer.Option(None, "--workers", help="Train data-parallel on N local worker processes "
                                        "(see docs/distributed.md)."),
+    track: str | None = typer.Option(None, "--track", help="Also log the run to a tracking server: mlflow (the "
+                                     "spec's track: section, or MLFLOW_TRACKING_URI; see docs/runs.md)."),
 ):
     """Train the spec's model on its data and write a run directory. Exit 130 when interrupted (resumable)."""
     if device not in ("auto", "cpu", "gpu"):
@@ -460,16 +482,15 @@ def train(
         raise _usage("give a spec file (or --resume RUN_DIR)")
     else:
         spec_path = spec
+    if track not in (None, "mlflow"):
+        raise _usage(f"unknown tracker '{track}' (choose mlflow)")
+    if track is not None and resume is not None:
+        raise _usage("--resume continues a run as it was configured (its spec's track: section)")
     assignments = list(set_) + ([f"train.epochs={epochs}"] if epochs is not None else []) + (
-        ["train.fast=true"] if fast else [])
-    from .api import RunError, check_size
+        ["train.fast=true"] if fast else []) + ([f"track.type={track}"] if track else [])
+    from .api import RunError
 
-    result = _checked(spec_path, assignments).result
-    try:
-        check_size(result)
-    except RunError as e:
-        typer.echo(f"specc: error: {e}", err=True)
-        raise typer.Exit(EXIT_INVALID)
+    result = _trainable(spec_path, assignments)
     cluster, n_workers = _workers(result, workers, resume)
     if cluster is None and n_workers > 1:  # the launcher: start the workers here and wait for them
         from .runners import distribute
@@ -729,6 +750,25 @@ def report(
     except ReportError as err:
         raise _usage(str(err))
     typer.echo(f"wrote {output}")
+
+
+@app.command()
+def track(
+    path: Path = typer.Argument(..., help="A run directory, or a sweep directory (a parent run, a nested run per trial)."),
+    uri: str | None = typer.Option(None, "--uri", help="Tracking URI (default: the spec's track.uri, then "
+                                   "MLFLOW_TRACKING_URI, then MLflow's default)."),
+    experiment: str | None = typer.Option(None, "--experiment", help="Experiment (default: track.experiment, then "
+                                          "the spec's name)."),
+):
+    """Log a finished run (or sweep) to MLflow from its directory: params, every epoch, test metrics, files."""
+    from .runners import RunError
+    from .runners.tracking import log_directory
+
+    try:
+        logs = log_directory(path, uri=uri, experiment=experiment)
+    except RunError as e:
+        raise _usage(str(e))
+    raise typer.Exit(EXIT_INVALID if any(log.problems for log in logs) else EXIT_OK)
 
 
 def main() -> None:

@@ -209,8 +209,17 @@ def spec_reference() -> str:
         out += [f"#### `type: {model.model_fields['type'].annotation.__args__[0]}`", "", _doc(model), "",
                 *_fields_table(model, skip=frozenset({"type"})), ""]
     out += ["### `window`", "", _doc(Window), "", *_fields_table(Window), ""]
+    from .schema.track import Track
+
+    out += ["## `track`", "", _doc(Track), "", *_fields_table(Track), ""]
     out += _search_reference()
-    out += [
+    out += _layers_reference()
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _layers_reference() -> list[str]:
+    """The `## Layers` part of the spec reference: the keys every layer takes, then each kind by category."""
+    out = [
         "## Layers",
         "",
         "Every layer is a mapping with `type`; a layer without arguments may be written as a bare name",
@@ -228,7 +237,7 @@ def spec_reference() -> str:
             out += [f"#### {name}", "", _doc(model), ""]
             table = _fields_table(model, skip=base)
             out += (table if len(table) > 2 else ["No arguments besides the common ones."]) + [""]
-    return "\n".join(out).rstrip() + "\n"
+    return out
 
 
 def _search_reference() -> list[str]:

@@ -146,6 +146,7 @@ class _Training:
         self.info: dict = {}  # run.json
         self.state: dict | None = None  # state.json of the resumed run
         self.worker = None
+        self.cluster = cluster
         if cluster is not None:  # multi-worker training: join the cluster before Keras is imported
             if resume is not None:
                 raise RunError("a multi-worker run cannot be resumed (see docs/distributed.md); train it again")
@@ -310,9 +311,11 @@ class _Training:
         from .callbacks import make_callbacks
         from .pipeline import Batching, batches, streamed, training_input
         from .state import load_state
+        from .tracking import tracking_callbacks
 
-        train, ctx, worker = self.train, self.ctx, self.worker
-        callbacks = make_callbacks(ctx)
+        train, ctx, worker, cluster = self.train, self.ctx, self.worker, self.cluster
+        callbacks = self.callbacks = make_callbacks(ctx)
+        callbacks += tracking_callbacks(ctx, self.info) if cluster is None or cluster.chief else []  # track: (MLflow)
         batching = Batching(train.batch_size, self.seed, self.first_epoch, train.epochs, train.shuffle, self.backend)
         if worker is not None:  # multi-worker: this worker's share of every global batch; signals stop it at once
             data, fit_kw = worker.training_input(self.x_train, self.y_train, batching)
@@ -350,6 +353,7 @@ class _Training:
         from .pipeline import batches, n_samples, streamed
         from .plots import write_plots
         from .state import write_history
+        from .tracking import finish_tracking
 
         train, ctx, arrays, model, run_dir = self.train, self.ctx, self.arrays, self.model, self.run_dir
         epochs_done = len(ctx.history.get("loss", []))
@@ -381,6 +385,7 @@ class _Training:
         self.info.update(status=status, epochs_done=epochs_done, best_epoch=ctx.best_epoch,
                          ended=datetime.now(timezone.utc).isoformat(), seconds=round(time.perf_counter() - self.t0, 3))
         atomic_write_json(run_dir / "run.json", self.info)
+        finish_tracking(self.callbacks, run_dir)  # the test metrics and files, once the run directory is complete
         if self.worker is not None:
             self.worker.done()
         return metrics
