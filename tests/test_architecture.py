@@ -157,3 +157,12 @@ def test_the_architecture_page_names_every_pass_and_contract():
         assert f"*{contract['name']}*" in page, contract["name"]
     for name, _ in PASSES:
         assert f"| {name} |" in page, name
+
+
+def test_every_layer_family_has_its_test_module():
+    """specc/layers/<family>.py is checked against Keras by tests/test_layers_<family>.py (Block, Model and Shared,
+    which refer to other parts of a spec, by tests/test_expand.py and tests/test_reuse.py)."""
+    families = {p.stem for p in (PACKAGE / "layers").glob("*.py")} - {"__init__", "base", "models"}
+    assert len(families) >= 10
+    missing = sorted(f for f in families if not (ROOT / "tests" / f"test_layers_{f}.py").is_file())
+    assert missing == []
