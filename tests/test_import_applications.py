@@ -9,13 +9,16 @@ InceptionResNetV2 (CustomScaleLayer) included. Slow: every architecture is built
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
-from test_import import round_trip  # noqa: E402
+from conftest import round_trip, run_cli  # noqa: E402
 
 APPS = keras.applications
 # Where an architecture needs more than 32x32 (its smallest input).
@@ -44,3 +47,54 @@ def test_application_round_trips(name, tmp_path):
     if name == "InceptionResNetV2":
         assert "CustomScaleLayer" in kinds
     keras.backend.clear_session()
+
+
+SPEC = """\
+specc: 1
+name: scaled
+layers:
+  - {type: Input, name: image, shape: [8, 8, 4]}
+  - {type: Conv2D, name: branch, filters: 4, kernel_size: 3, padding: same}
+  - {type: LayerScale, init_values: 0.5, projection_dim: 4}
+  - {type: CustomScaleLayer, scale: 0.17, inputs: [image, layer_scale]}
+  - GlobalAveragePooling2D
+  - {type: Dense, units: 3}
+"""
+
+LOAD = """\
+import sys
+import keras
+import numpy as np
+model = keras.saving.load_model(sys.argv[1])
+assert not any(m.startswith("specc") for m in sys.modules), "specc was imported"
+print([type(layer).__name__ for layer in model.layers])
+print(model.count_params())
+np.save(sys.argv[2], np.asarray(model(np.ones((1, 8, 8, 4), "float32"))))
+"""
+
+
+def test_a_built_model_with_application_layers_loads_with_plain_keras(tmp_path):
+    """`specc build` of LayerScale and CustomScaleLayer gives Keras's own classes: plain Keras, without specc,
+    loads the file (it finds them by their module) and computes x + 0.17 * 0.5 * conv(x) with it."""
+    import numpy as np
+
+    (tmp_path / "scaled.yaml").write_text(SPEC)
+    out = run_cli("build", tmp_path / "scaled.yaml", "-o", tmp_path / "scaled.keras")
+    assert out.returncode == 0, out.stderr
+    (tmp_path / "load.py").write_text(LOAD)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    loaded = subprocess.run([sys.executable, "load.py", "scaled.keras", "out.npy"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr
+    kinds, params = loaded.stdout.strip().splitlines()[-2:]
+    assert kinds == str(["InputLayer", "Conv2D", "LayerScale", "CustomScaleLayer", "GlobalAveragePooling2D",
+                         "Dense"])
+    summary = run_cli("summary", "--json", tmp_path / "scaled.yaml")
+    assert int(params) == json.loads(summary.stdout)["params"]["total"] == (3 * 3 * 4 * 4 + 4) + 4 + (4 * 3 + 3)
+    model = keras.saving.load_model(tmp_path / "scaled.keras")
+    x = np.ones((1, 8, 8, 4), "float32")
+    conv = keras.Model(model.inputs, model.get_layer("branch").output)(x)
+    pooled = np.mean(x + 0.17 * 0.5 * np.asarray(conv), axis=(1, 2))
+    dense = model.get_layer("dense")
+    want = pooled @ np.asarray(dense.kernel) + np.asarray(dense.bias)
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), want, rtol=1e-5, atol=1e-6)
