@@ -40,6 +40,7 @@ class CheckResult:
     budget: dict | None = None  # command-line budget limits, over the spec's own `budget:`
     submodels: dict[str, SubModelInfo] = field(default_factory=dict)  # what `type: Model` nodes call
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # layer -> the block uses it came from
+    source: Document | None = None  # the document as loaded, before expansion (what `search:` keys point into)
 
     @property
     def base(self) -> Path:
@@ -552,17 +553,28 @@ def _expand_pass(result: CheckResult) -> bool:
     return not errors
 
 
+def _search_pass(result: CheckResult) -> bool:
+    """The `search:` section: its keys and values, then the specs of its points (analysis/search.py)."""
+    if result.spec.search is None or not result.ok:
+        return True
+    from .analysis.search import check_search
+
+    result.diagnostics += check_search(result, check_document)
+    return True
+
+
 PASSES: tuple[tuple[str, Callable[[CheckResult], bool]], ...] = (
     ("expand", _expand_pass),
     ("schema", _schema_pass),
     ("graph", _graph_pass),
     ("shapes", _shape_pass),
     ("model", _model_pass),
+    ("search", _search_pass),
 )
 
 
 def check_document(doc: Document, load_errors: list[Diagnostic] = (), budget: dict | None = None) -> CheckResult:
-    result = CheckResult(file=doc.path, doc=doc, diagnostics=list(load_errors), budget=budget)
+    result = CheckResult(file=doc.path, doc=doc, diagnostics=list(load_errors), budget=budget, source=doc)
     if any(d.severity is Severity.ERROR for d in load_errors):
         # Loader errors (duplicate keys, tags, aliases) leave usable data; only
         # report schema problems elsewhere so one mistake is not reported twice.

@@ -557,6 +557,54 @@ def import_(
                f"next: specc summary {output}")
 
 
+@app.command()
+def runs(
+    paths: List[Path] = typer.Argument(None, help="Run or sweep directories, or folders holding them (default: runs/)."),
+    sort: str | None = typer.Option(None, "--sort", help="Sort by a column or metric (accuracy = test_accuracy; "
+                                    "metrics best first, started newest first)."),
+    reverse: bool = typer.Option(False, "--reverse", help="Reverse the order."),
+    status: List[str] = typer.Option([], "--status", help="Only runs with this status (repeatable): completed, "
+                                     "running, interrupted, stopped, pruned, invalid, failed, broken."),
+    format: str = typer.Option("text", "--format", "-f", help="text, json, markdown or csv."),
+):
+    """A table of runs: status, time, epochs, parameters, test metrics and the spec values that differ."""
+    from . import runs as R
+
+    if format not in ("text", "json", "markdown", "csv"):
+        raise _usage(f"unknown format '{format}' (choose text, json, markdown or csv)")
+    for s in status:
+        if s not in R.STATUSES:
+            from .diagnostics import did_you_mean
+
+            hint = did_you_mean(s, R.STATUSES)
+            raise _usage(f"unknown status '{s}'" + (f"; {hint}" if hint else "") + f" (choose {', '.join(R.STATUSES)})")
+    for path in paths or []:
+        if not path.is_dir():
+            raise _usage(f"{path}: {'not a folder' if path.exists() else 'no such folder'}")
+    found, notes = R.find_runs(paths or [Path("runs")])
+    if status:
+        found = [run for run in found if run.short_status in status]
+    columns, rows = R.table(found)
+    if sort is not None:
+        key = R.sort_key(sort, columns)
+        if key is None and rows:
+            raise _usage(f"--sort {sort}: no such column (columns: {', '.join(columns)})")
+        rows = R.sort_rows(rows, key, reverse) if key else rows
+    else:
+        rows = R.sort_rows(rows, "started", reverse=not reverse)  # oldest first: the newest is nearest the prompt
+    notes += R.run_notes(found)
+    if format == "json":
+        typer.echo(json.dumps(R.as_json(columns, rows, found, notes), indent=2))
+        return
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
+    if not rows:
+        typer.echo("no runs", err=True)
+        return
+    text = {"text": R.as_text, "markdown": R.as_markdown, "csv": R.as_csv}[format](columns, rows)
+    typer.echo(text, nl=False)
+
+
 def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     app()

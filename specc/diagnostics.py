@@ -107,6 +107,14 @@ _CODES = (
     Code("E410", "budget-params", "The model has more parameters than the budget allows."),
     Code("E411", "budget-memory", "The estimated training memory exceeds the budget."),
     Code("E412", "budget-depth", "The model is deeper than the budget allows."),
+    # The search space (`search:`, specc tune).
+    Code("E500", "search-key", "A `search.space` key names no value of the spec (or a variable it does not have)."),
+    Code("E501", "search-value", "A value of the search space is refused by the field it sets (its type or range)."),
+    Code("E502", "search-point", "Points of the search space give a spec that fails the static check (shapes, "
+         "loss, budget): reported once per failure with the values that cause it and how many points fail."),
+    Code("E503", "search-objective", "The search objective names a quantity that training does not log."),
+    Code("W504", "search-unchecked", "The search space has more points than `specc validate` checks one by one; "
+         "the rest are checked when `specc tune` reaches them.", Severity.WARNING),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _CODES}

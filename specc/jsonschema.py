@@ -59,5 +59,17 @@ def spec_schema() -> dict:
     if "oneOf" in compile_props["loss"]:
         compile_props["loss"]["anyOf"] = compile_props["loss"].pop("oneOf")
     compile_props["loss"] = _with_short_form(compile_props["loss"], loss_names, "A loss name.")
+    _search_short_forms(schema["$defs"])
     schema = _allow_variables(schema)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
+
+
+def _search_short_forms(defs: dict) -> None:
+    """`sampler: grid`, `pruner: median`, and a bare list for a categorical choice in the space."""
+    search = defs["Search"]["properties"]
+    for key, model in (("sampler", "Sampler"), ("pruner", "Pruner")):
+        names = list(defs[model]["properties"]["type"]["enum"])
+        search[key] = _with_short_form(search[key], names, f"A {key} name.")
+    space = search["space"]["additionalProperties"]
+    search["space"]["additionalProperties"] = {"anyOf": [space, {"type": "array", "minItems": 1,
+                                                                  "description": "The choices (categorical)."}]}

@@ -11,12 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
 
 
-def run_cli(*args, cwd=None, env=None, timeout=300):
-    """Run the real CLI in a subprocess: `python -m specc ARGS`."""
+def run_cli(*args, cwd=None, env=None, timeout=300, umask=-1):
+    """Run the real CLI in a subprocess: `python -m specc ARGS` (with ``umask``, under that umask)."""
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "specc", *map(str, args)],
-        capture_output=True, text=True, cwd=cwd or ROOT, env=full_env, timeout=timeout,
+        capture_output=True, text=True, cwd=cwd or ROOT, env=full_env, timeout=timeout, umask=umask,
     )
 
 
@@ -53,11 +53,59 @@ def cli():
     return run_cli
 
 
+def blobs(path, n=240, classes=3, seed=0, label_offset=0):
+    """Three well-separated Gaussian blobs in 4-D: any working model learns them."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, n)
+    centers = rng.normal(0, 4, (classes, 4))
+    x = centers[y] + rng.normal(0, 0.5, (n, 4))
+    np.savez(path, features=x.astype("float32"), labels=(y + label_offset).astype("int64"))
+
+
+TINY_SPEC = """\
+specc: 1
+name: blobs
+seed: 3
+layers:
+  - {type: Dense, units: 16, activation: relu, input_dim: 4}
+  - {type: Dense, units: 3, activation: softmax}
+compile:
+  optimizer: {type: Adam, learning_rate: 1.0e-2}
+  loss: sparse_categorical_crossentropy
+  metrics: [accuracy]
+train: {epochs: 3, batch_size: 16, validation_split: 0.2, tensorboard: false}
+data:
+  source: {type: npz, path: blobs.npz, x: features, y: labels}
+  test_split: 0.25
+"""
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory) -> dict:
+    """Two real runs of a tiny classifier (131 parameters, 3 epochs) that differ only in the learning rate
+    (`a`: 0.01, `b`: 0.05), trained once per test process under one folder (`root`). Read them; copy one
+    before changing it."""
+    base = tmp_path_factory.mktemp("tiny_runs")
+    blobs(base / "blobs.npz")
+    spec = base / "blobs.yaml"
+    spec.write_text(TINY_SPEC)
+    root = base / "runs"
+    runs = {"spec": spec, "root": root}
+    for name, rate in (("a", "0.01"), ("b", "0.05")):
+        out = run_cli("train", spec, "--run-dir", root / name, "-q", "--set", f"compile.optimizer.learning_rate={rate}")
+        assert out.returncode == 0, out.stderr
+        runs[name] = root / name
+    return runs
+
+
 # -- `specc import` round trips (tests/test_import*.py); Keras and numpy are imported where used --------
 def randomize(model, seed: int = 0) -> None:
     """Weights unlike any fresh initialization (moving statistics included), so a load must carry them."""
     import numpy as np
     from keras import layers as L
+
     rng = np.random.default_rng(seed)
     for w in model.weights:
         shape = tuple(w.shape)
@@ -70,6 +118,7 @@ def randomize(model, seed: int = 0) -> None:
 
 def keras_rows(model) -> dict:
     import numpy as np
+
     rows = {}
     for layer in model.layers:
         try:
@@ -84,6 +133,7 @@ def keras_rows(model) -> dict:
 
 def keras_totals(model) -> dict:
     import numpy as np
+
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     total = model.count_params()
     return {"total": total, "trainable": trainable, "non_trainable": total - trainable}
@@ -114,6 +164,7 @@ def assert_same_architecture(model, summary: dict) -> None:
 
 def sample(model, seed: int = 1):
     import numpy as np
+
     rng = np.random.default_rng(seed)
     xs = [rng.normal(size=(2, *t.shape[1:])).astype("float32") for t in model.inputs]
     return xs[0] if len(xs) == 1 else xs
@@ -121,6 +172,7 @@ def sample(model, seed: int = 1):
 
 def predictions(model, x) -> list:
     import numpy as np
+
     out = model(x, training=False)  # eagerly: tracing a large model for predict() costs more than running it
     return [np.asarray(y) for y in (out if isinstance(out, (list, tuple)) else [out])]
 
@@ -129,6 +181,7 @@ def weights_of(keras_file):
     """The weights file inside a .keras file, taken out: Keras reads it inside the zip with seeks that
     reread the member from its start, so a model of 800 layers takes minutes there and seconds here."""
     import zipfile
+
     folder = keras_file.parent / f"{keras_file.stem}_weights"
     with zipfile.ZipFile(keras_file) as z:
         return z.extract("model.weights.h5", folder)
@@ -136,6 +189,7 @@ def weights_of(keras_file):
 
 def assert_same_predictions(original, built, keras_file) -> None:
     import numpy as np
+
     x = sample(original)
     want = predictions(original, x)
     before = predictions(built, x)

@@ -237,6 +237,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
         "spec_file": str(spec_path) if spec_path else info.get("spec_file"),
         "spec_sha256": hashlib.sha256(spec_text.encode()).hexdigest(),
         "seed": spec.seed,
+        "params": {"total": result.params.total, "trainable": result.params.trainable},  # as `specc summary`
         "precision": perf["precision"],
         "fast": train.fast,
         "stream": stream_mode(),
