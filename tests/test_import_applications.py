@@ -101,7 +101,7 @@ def test_a_built_model_with_application_layers_loads_with_plain_keras(tmp_path):
     assert int(params) == json.loads(summary.stdout)["params"]["total"] == (3 * 3 * 4 * 4 + 4) + 4 + (4 * 3 + 3)
     model = keras.saving.load_model(tmp_path / "scaled.keras")
     x = np.ones((1, 8, 8, 4), "float32")
-    conv = keras.Model(model.inputs, model.get_layer("branch").output)(x)
+    conv = keras.Model(model.input, model.get_layer("branch").output)(x)
     pooled = np.mean(x + 0.17 * 0.5 * np.asarray(conv), axis=(1, 2))
     dense = model.get_layer("dense")
     want = pooled @ np.asarray(dense.kernel) + np.asarray(dense.bias)
