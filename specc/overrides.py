@@ -22,7 +22,9 @@ _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
 class OverrideError(ValueError):
-    pass
+    """A `--set` assignment that cannot be applied; ``assignment`` is the KEY=VALUE it was given."""
+
+    assignment: str | None = None
 
 
 def parse_key(key: str) -> list:
@@ -58,6 +60,16 @@ def parse_value(text: str):
     if errors:
         raise OverrideError(f"cannot read the value '{text}': {errors[0].message}")
     return doc.data
+
+
+def apply_all(doc: Document, assignments) -> None:
+    """Apply KEY=VALUE assignments in order (see :func:`apply`)."""
+    for assignment in assignments:
+        try:
+            apply(doc, assignment)
+        except OverrideError as e:
+            e.assignment = assignment
+            raise
 
 
 def apply(doc: Document, assignment: str) -> tuple:

@@ -168,6 +168,19 @@ def read_spec(path: Path, sha256: str | None) -> tuple[object, str | None]:
         if sha256 else None
 
 
+def checked_spec(run: Run):
+    """The run's resolved spec, checked statically (no TensorFlow): a CheckResult, or why there is none."""
+    from .check import check_file
+
+    path = run.path / "spec.yaml"
+    if not path.is_file():
+        return f"{run.path} has no spec.yaml"
+    result = check_file(path)
+    if not result.ok:
+        return f"{path}: not a valid spec ({result.errors[0].message})"
+    return result
+
+
 def read_run(path: Path) -> Run:
     """One run directory; problems become notes, never exceptions."""
     run = Run(Path(path))

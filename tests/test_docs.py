@@ -138,17 +138,12 @@ def test_train_commands_in_the_docs_are_valid(line):
     (training itself is covered by tests/test_specs.py and tests/test_train.py)."""
     import shlex
 
-    from specc.check import check_document
-    from specc.loader import load_file
-    from specc.overrides import apply
+    from specc.check import check_file
 
     args = shlex.split(line)[2:]
     spec = args[0]
-    doc, errors = load_file(ROOT / spec)
     assignments = [args[i + 1] for i, a in enumerate(args) if a == "--set"]
     if "--epochs" in args:
         assignments.append(f"train.epochs={args[args.index('--epochs') + 1]}")
-    for assignment in assignments:
-        apply(doc, assignment)
-    result = check_document(doc, errors)
+    result = check_file(ROOT / spec, overrides=assignments)
     assert result.ok, [d.message for d in result.errors]

@@ -31,14 +31,8 @@ from keras import layers as L  # noqa: E402
 from keras.src.applications.convnext import LayerScale  # noqa: E402
 from keras.src.applications.inception_resnet_v2 import CustomScaleLayer  # noqa: E402
 
-from specc.importer import (  # noqa: E402
-    ImportFailure,
-    import_config,
-    import_layer,
-    import_model,
-    read_model_config,
-    to_yaml,
-)
+from specc.importer import ImportFailure, import_config, import_layer, read_model_config  # noqa: E402
+from specc.importing import import_model, to_yaml  # noqa: E402
 from specc.layers import REGISTRY  # noqa: E402
 from specc.loader import load_text  # noqa: E402
 

@@ -135,6 +135,10 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
 
         worker = start_worker(cluster, device)
     # ---
+    if resume is None and spec_path is not None:  # a missing data file is said before seconds of importing Keras
+        from .data.expected import check_data_files
+
+        check_data_files(result, Path(spec_path).resolve().parent)
     from .backend import configure_device, device_name, import_keras, performance
 
     configure_device(device)
