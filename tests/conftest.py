@@ -201,7 +201,7 @@ def assert_same_predictions(original, built, keras_file) -> None:
 
 def round_trip(model, tmp_path, weights: bool = True) -> dict:
     """Save the model both ways, import both, check the architecture (and weights and predictions)."""
-    from specc.importer import import_model
+    from specc.importing import import_model
     from specc.lower import keras_model
     from specc.render import summary_data
 
