@@ -217,5 +217,8 @@ def round_trip(model, tmp_path, weights: bool = True) -> dict:
     assert imported.result.ok and not imported.result.errors
     assert_same_architecture(model, summary_data(imported.result))
     if weights:
-        assert_same_predictions(model, keras_model(imported.result, compile=False), keras_file)
+        built = keras_model(imported.result, compile=False)
+        assert built.count_params() == model.count_params()
+        assert [tuple(t.shape) for t in built.outputs] == [tuple(t.shape) for t in model.outputs]
+        assert_same_predictions(model, built, keras_file)
     return imported.spec
