@@ -12,7 +12,6 @@ default run checks one size of each family and ``SPECC_ALL_APPLICATIONS=1`` chec
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -97,8 +96,7 @@ def test_a_built_model_with_application_layers_loads_with_plain_keras(tmp_path):
     kinds, params = loaded.stdout.strip().splitlines()[-2:]
     assert kinds == str(["InputLayer", "Conv2D", "LayerScale", "CustomScaleLayer", "GlobalAveragePooling2D",
                          "Dense"])
-    summary = run_cli("summary", "--json", tmp_path / "scaled.yaml")
-    assert int(params) == json.loads(summary.stdout)["params"]["total"] == (3 * 3 * 4 * 4 + 4) + 4 + (4 * 3 + 3)
+    assert int(params) == (3 * 3 * 4 * 4 + 4) + 4 + (4 * 3 + 3)  # Conv2D, LayerScale, Dense
     model = keras.saving.load_model(tmp_path / "scaled.keras")
     x = np.ones((1, 8, 8, 4), "float32")
     conv = keras.Model(model.input, model.get_layer("branch").output)(x)
