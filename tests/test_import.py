@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from conftest import (  # noqa: E402
     ROOT,
+    assert_names_its_schema,
     assert_same_architecture,
     assert_same_predictions,
     predictions,
@@ -91,7 +92,8 @@ def test_functional_round_trip_with_the_cli(tmp_path):
     assert out.returncode == 0, out.stderr
     assert f"wrote {spec}" in out.stdout
     text = spec.read_text()
-    assert text.startswith("# Imported from two_heads.keras by `specc import`")
+    assert text.splitlines()[1].startswith("# Imported from two_heads.keras by `specc import`")
+    assert_names_its_schema(spec)
     assert run_cli("validate", spec).returncode == 0
     summary = run_cli("summary", "--json", spec)
     assert summary.returncode == 0, summary.stderr
