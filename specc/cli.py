@@ -75,22 +75,13 @@ def _print_diagnostics(result, stream=None) -> None:
 
 def _checked(spec: Path, assignments: list[str] = ()):
     """Check one spec (after --set overrides) for a command that needs a valid one; exit 1 otherwise."""
-    from .check import check_document
-    from .loader import load_file
-    from .overrides import OverrideError, apply
+    from .check import check_file
+    from .overrides import OverrideError
 
-    doc, errors = load_file(spec)
-    if doc is None:
-        from .check import CheckResult
-
-        result = CheckResult(file=str(spec), diagnostics=errors)
-    else:
-        for assignment in assignments:
-            try:
-                apply(doc, assignment)
-            except OverrideError as e:
-                raise _usage(f"--set {assignment}: {e}")
-        result = check_document(doc, errors)
+    try:
+        result = check_file(spec, overrides=assignments)
+    except OverrideError as e:
+        raise _usage(f"--set {e.assignment}: {e}")
     if not result.ok:
         _print_diagnostics(result, sys.stderr)
         typer.echo(f"{spec}: {len(result.errors)} error(s)", err=True)
@@ -677,7 +668,8 @@ def import_(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ):
     """Turn a Keras model into a spec (no TensorFlow). Exit 1, writing nothing, if a spec cannot express it."""
-    from .importer import ImportFailure, import_model
+    from .importer import ImportFailure
+    from .importing import import_model
     from .runners.files import atomic_write_text
 
     if output.suffix not in (".yaml", ".yml"):
@@ -698,6 +690,117 @@ def import_(
     result = imported.result
     typer.echo(f"wrote {output} ({len(result.graph.nodes)} layers, {result.params.total:,} params); "
                f"next: specc summary {output}")
+
+
+@app.command()
+def runs(
+    paths: List[Path] = typer.Argument(None, help="Run or sweep directories, or folders holding them (default: runs/)."),
+    sort: str | None = typer.Option(None, "--sort", help="Sort by a column or metric (accuracy = test_accuracy; "
+                                    "metrics best first, started newest first)."),
+    reverse: bool = typer.Option(False, "--reverse", help="Reverse the order."),
+    status: List[str] = typer.Option([], "--status", help="Only runs with this status (repeatable): completed, "
+                                     "running, interrupted, stopped, pruned, invalid, failed, broken."),
+    format: str = typer.Option("text", "--format", "-f", help="text, json, markdown or csv."),
+):
+    """A table of runs: status, time, epochs, parameters, test metrics and the spec values that differ."""
+    from . import runs as R
+
+    if format not in ("text", "json", "markdown", "csv"):
+        raise _usage(f"unknown format '{format}' (choose text, json, markdown or csv)")
+    for s in status:
+        if s not in R.STATUSES:
+            from .diagnostics import did_you_mean
+
+            hint = did_you_mean(s, R.STATUSES)
+            raise _usage(f"unknown status '{s}'" + (f"; {hint}" if hint else "") + f" (choose {', '.join(R.STATUSES)})")
+    for path in paths or []:
+        if not path.is_dir():
+            raise _usage(f"{path}: {'not a folder' if path.exists() else 'no such folder'}")
+    found, notes = R.find_runs(paths or [Path("runs")])
+    if status:
+        found = [run for run in found if run.short_status in status]
+    columns, rows = R.table(found)
+    if sort is not None:
+        key = R.sort_key(sort, columns)
+        if key is None and rows:
+            raise _usage(f"--sort {sort}: no such column (columns: {', '.join(columns)})")
+        rows = R.sort_rows(rows, key, reverse) if key else rows
+    else:
+        rows = R.sort_rows(rows, "started", reverse=not reverse)  # oldest first: the newest is nearest the prompt
+    notes += R.run_notes(found)
+    if format == "json":
+        typer.echo(json.dumps(R.as_json(columns, rows, found, notes), indent=2))
+        return
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
+    if not rows:
+        typer.echo("no runs", err=True)
+        return
+    text = {"text": R.as_text, "markdown": R.as_markdown, "csv": R.as_csv}[format](columns, rows)
+    typer.echo(text, nl=False)
+
+
+def _run_dirs(paths: list[Path]) -> list:
+    """Read run directories named on the command line; exit 2 for one that is not a run."""
+    from .runs import RUN_FILE, read_run
+
+    found = []
+    for path in paths:
+        if not (path / RUN_FILE).is_file():
+            raise _usage(f"{path} is not a run directory (no {RUN_FILE})")
+        run = read_run(path)
+        if not run.info:
+            raise _usage(f"{path}: {run.notes[0]}")
+        found.append(run)
+    return found
+
+
+@app.command()
+def compare(
+    runs: List[Path] = typer.Argument(..., help="Two or more run directories; each is compared with the first."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Also draw the learning curves of all runs, "
+                                       "overlaid, into this PNG."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """What differs between runs: spec, data, environment, and the results with their deltas."""
+    from . import compare as C
+
+    if len(runs) < 2:
+        raise _usage("give two or more run directories")
+    if output is not None and output.suffix.lower() != ".png":
+        raise _usage("the curves file must end in .png")
+    found = _run_dirs(runs)
+    comparison = C.compare(found)
+    typer.echo(json.dumps(C.as_json(comparison), indent=2) if as_json else C.as_text(comparison), nl=False)
+    if as_json:
+        typer.echo()
+    if output is not None:
+        from .runners.files import atomic_write_bytes
+        from .runners.plots import overlaid_curves
+
+        png = overlaid_curves({label: run.history() for label, run in zip(comparison.labels, found)})
+        if png is None:
+            typer.echo("specc: no learning curves to draw (no history.json)", err=True)
+        else:
+            atomic_write_bytes(output, png)
+            typer.echo(f"wrote {output}", err=True)
+
+
+@app.command()
+def report(
+    path: Path = typer.Argument(..., help="A run directory (specc train) or a sweep directory (specc tune)."),
+    output: Path = typer.Option(..., "--output", "-o", help="The HTML file to write."),
+):
+    """One self-contained HTML page of a run or a sweep, to read offline, mail or attach to a CI job."""
+    from .report import ReportError, write_report
+
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise _usage("the report file must end in .html")
+    try:
+        write_report(path, output)
+    except ReportError as err:
+        raise _usage(str(err))
+    typer.echo(f"wrote {output}")
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """Generate the reference pages in docs/ from the code, so they cannot drift.
 
-    python -m specc.docgen          # rewrite docs/spec-reference.md, docs/errors.md, docs/specc.schema.json
+    python -m specc.docgen          # rewrite docs/spec-reference.md, docs/errors.md, docs/specc.schema.json,
+                                    # docs/gallery.md and the generated sections of hand-written pages
     python -m specc.docgen --check  # exit 1 if they are stale (tests run this)
 """
 
@@ -22,8 +23,9 @@ from .schema.train import Train
 CATEGORIES = [
     ("core", "Core"),
     ("convolution", "Convolution"),
-    ("pooling", "Pooling and upsampling"),
-    ("reshaping", "Padding, cropping and permuting"),
+    ("pooling", "Pooling"),
+    ("resampling", "Resampling: upsampling, padding and cropping"),
+    ("reshaping", "Permuting axes"),
     ("normalization", "Normalization"),
     ("activation", "Activation layers"),
     ("regularization", "Noise and regularization"),
@@ -331,6 +333,21 @@ def gallery() -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def templates_table() -> str:
+    """docs/diagrams-and-templates.md's table of `specc init` templates, from specc/templates/."""
+    from .check import check_file
+    from .templates import TEMPLATES
+
+    folder = Path(__file__).resolve().parent / "templates"
+    out = ["| template | what it is | data | parameters |", "|---|---|---|---|"]
+    for name, summary in TEMPLATES.items():
+        result = check_file(folder / f"{name}.yaml", display=f"specc/templates/{name}.yaml")
+        source = result.spec.data.source
+        data = f"scikit-learn `{source.name}`" if source.type == "sklearn" else f"`{source.type}`"
+        out.append(f"| `{name}` | {summary} | {data} | {result.params.total:,} |")
+    return "\n".join(out) + "\n"
+
+
 def json_schema() -> str:
     import json
 
@@ -347,11 +364,35 @@ PAGES = {
 }
 
 
+# Generated parts of hand-written pages: the text between `<!-- generated: KEY ... -->` and
+# `<!-- end generated: KEY -->` is replaced.
+SECTIONS = {
+    "docs/diagrams-and-templates.md": {"templates": templates_table},
+}
+
+
+def fill_sections(text: str, sections: dict) -> str:
+    """``text`` with each generated section's body made afresh; a page that lost its markers is an error."""
+    import re
+
+    for key, make in sections.items():
+        begin = f"<!-- generated: {key} by `python -m specc.docgen`; do not edit by hand -->\n"
+        end = f"<!-- end generated: {key} -->"
+        pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
+        found = pattern.search(text)
+        if found is None:
+            raise SystemExit(f"docgen: the markers of the generated section '{key}' are missing")
+        text = text[:found.start()] + begin + make() + end + text[found.end():]
+    return text
+
+
 def main(argv: list[str]) -> int:
     root = Path(__file__).resolve().parent.parent
     check = "--check" in argv
     stale = []
-    for rel, make in PAGES.items():
+    pages = {**PAGES, **{rel: (lambda rel=rel: fill_sections((root / rel).read_text(), SECTIONS[rel]))
+                         for rel in SECTIONS}}
+    for rel, make in pages.items():
         path = root / rel
         text = make()
         if check:

@@ -22,7 +22,9 @@ _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
 class OverrideError(ValueError):
-    pass
+    """A `--set` assignment that cannot be applied; ``assignment`` is the KEY=VALUE it was given."""
+
+    assignment: str | None = None
 
 
 def parse_key(key: str) -> list:
@@ -37,11 +39,37 @@ def parse_key(key: str) -> list:
     return parts
 
 
+def flatten(data, prefix: str = "", lists: bool = False) -> dict:
+    """Key paths to values, in the form `--set` reads: ``{"compile.optimizer.learning_rate": 0.001}``.
+    With ``lists``, a list of mappings (the layers) is entered too: ``layers[1].rate``; a list of plain
+    values (``metrics: [accuracy]``) stays one value."""
+    out = {}
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k), lists))
+    elif lists and isinstance(data, list) and any(isinstance(v, (dict, list)) for v in data):
+        for i, v in enumerate(data):
+            out.update(flatten(v, f"{prefix}[{i}]", lists))
+    else:
+        out[prefix] = data
+    return out
+
+
 def parse_value(text: str):
     doc, errors = load_text(text, "<--set>")
     if errors:
         raise OverrideError(f"cannot read the value '{text}': {errors[0].message}")
     return doc.data
+
+
+def apply_all(doc: Document, assignments) -> None:
+    """Apply KEY=VALUE assignments in order (see :func:`apply`)."""
+    for assignment in assignments:
+        try:
+            apply(doc, assignment)
+        except OverrideError as e:
+            e.assignment = assignment
+            raise
 
 
 def apply(doc: Document, assignment: str) -> tuple:

@@ -11,12 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
 
 
-def run_cli(*args, cwd=None, env=None, timeout=300):
-    """Run the real CLI in a subprocess: `python -m specc ARGS`."""
+def run_cli(*args, cwd=None, env=None, timeout=300, umask=-1):
+    """Run the real CLI in a subprocess: `python -m specc ARGS` (with ``umask``, under that umask)."""
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "specc", *map(str, args)],
-        capture_output=True, text=True, cwd=cwd or ROOT, env=full_env, timeout=timeout,
+        capture_output=True, text=True, cwd=cwd or ROOT, env=full_env, timeout=timeout, umask=umask,
     )
 
 
@@ -53,7 +53,51 @@ def cli():
     return run_cli
 
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+def blobs(path, n=240, classes=3, seed=0, label_offset=0):
+    """Three well-separated Gaussian blobs in 4-D: any working model learns them."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, n)
+    centers = rng.normal(0, 4, (classes, 4))
+    x = centers[y] + rng.normal(0, 0.5, (n, 4))
+    np.savez(path, features=x.astype("float32"), labels=(y + label_offset).astype("int64"))
+
+
+TINY_SPEC = """\
+specc: 1
+name: blobs
+seed: 3
+layers:
+  - {type: Dense, units: 16, activation: relu, input_dim: 4}
+  - {type: Dense, units: 3, activation: softmax}
+compile:
+  optimizer: {type: Adam, learning_rate: 1.0e-2}
+  loss: sparse_categorical_crossentropy
+  metrics: [accuracy]
+train: {epochs: 3, batch_size: 16, validation_split: 0.2, tensorboard: false}
+data:
+  source: {type: npz, path: blobs.npz, x: features, y: labels}
+  test_split: 0.25
+"""
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory) -> dict:
+    """Two real runs of a tiny classifier (131 parameters, 3 epochs) that differ only in the learning rate
+    (`a`: 0.01, `b`: 0.05), trained once per test process under one folder (`root`). Read them; copy one
+    before changing it."""
+    base = tmp_path_factory.mktemp("tiny_runs")
+    blobs(base / "blobs.npz")
+    spec = base / "blobs.yaml"
+    spec.write_text(TINY_SPEC)
+    root = base / "runs"
+    runs = {"spec": spec, "root": root}
+    for name, rate in (("a", "0.01"), ("b", "0.05")):
+        out = run_cli("train", spec, "--run-dir", root / name, "-q", "--set", f"compile.optimizer.learning_rate={rate}")
+        assert out.returncode == 0, out.stderr
+        runs[name] = root / name
+    return runs
 
 
 @pytest.fixture(scope="session")

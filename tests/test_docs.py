@@ -39,6 +39,27 @@ def test_gallery_shows_every_example():
     assert gallery.count("```mermaid") == len(SPECS)
 
 
+def test_templates_table_lists_what_init_lists():
+    listed = run_cli("init", "--list")
+    assert listed.returncode == 0, listed.stderr
+    names = [line.split()[0] for line in listed.stdout.splitlines() if line.strip()]
+    assert "fine-tuning" in names
+    page = (ROOT / "docs" / "diagrams-and-templates.md").read_text()
+    rows = re.findall(r"^\| `([\w-]+)` \|", page, re.M)
+    assert rows == names
+
+
+def test_generated_sections_are_rewritten_and_their_markers_required():
+    from specc.docgen import fill_sections
+
+    begin = "<!-- generated: t by `python -m specc.docgen`; do not edit by hand -->\n"
+    page = f"intro\n{begin}stale row\n<!-- end generated: t -->\noutro\n"
+    assert fill_sections(page, {"t": lambda: "fresh row\n"}) == \
+        f"intro\n{begin}fresh row\n<!-- end generated: t -->\noutro\n"
+    with pytest.raises(SystemExit, match="'t' are missing"):
+        fill_sections("intro\n| stale row |\n", {"t": lambda: "fresh row\n"})
+
+
 def test_readme_starts_with_the_two_commands_and_ci_runs_the_second():
     text = (ROOT / "README.md").read_text()
     block = re.search(r"```sh\n(.*?)```", text, re.S).group(1).strip().splitlines()
@@ -117,17 +138,12 @@ def test_train_commands_in_the_docs_are_valid(line):
     (training itself is covered by tests/test_specs.py and tests/test_train.py)."""
     import shlex
 
-    from specc.check import check_document
-    from specc.loader import load_file
-    from specc.overrides import apply
+    from specc.check import check_file
 
     args = shlex.split(line)[2:]
     spec = args[0]
-    doc, errors = load_file(ROOT / spec)
     assignments = [args[i + 1] for i, a in enumerate(args) if a == "--set"]
     if "--epochs" in args:
         assignments.append(f"train.epochs={args[args.index('--epochs') + 1]}")
-    for assignment in assignments:
-        apply(doc, assignment)
-    result = check_document(doc, errors)
+    result = check_file(ROOT / spec, overrides=assignments)
     assert result.ok, [d.message for d in result.errors]

@@ -20,14 +20,8 @@ import pytest  # noqa: E402
 from conftest import ROOT, run_cli  # noqa: E402
 from keras import layers as L  # noqa: E402
 
-from specc.importer import (  # noqa: E402
-    ImportFailure,
-    import_config,
-    import_layer,
-    import_model,
-    read_model_config,
-    to_yaml,
-)
+from specc.importer import ImportFailure, import_config, import_layer, read_model_config  # noqa: E402
+from specc.importing import import_model, to_yaml  # noqa: E402
 from specc.layers import REGISTRY  # noqa: E402
 from specc.loader import load_text  # noqa: E402
 from specc.render import summary_data  # noqa: E402

@@ -139,6 +139,10 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
 
         worker = start_worker(cluster, device)
     # ---
+    if resume is None and spec_path is not None:  # a missing data file is said before seconds of importing Keras
+        from .data.expected import check_data_files
+
+        check_data_files(result, Path(spec_path).resolve().parent)
     from .backend import configure_device, device_name, import_keras, performance
 
     configure_device(device)
@@ -241,6 +245,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
         "spec_file": str(spec_path) if spec_path else info.get("spec_file"),
         "spec_sha256": hashlib.sha256(spec_text.encode()).hexdigest(),
         "seed": spec.seed,
+        "params": {"total": result.params.total, "trainable": result.params.trainable},  # as `specc summary`
         "precision": perf["precision"],
         "fast": train.fast,
         "stream": stream_mode(),
