@@ -278,14 +278,41 @@ def test_workers_share_a_study_through_postgresql(tmp_path, postgres_url):
     assert out.returncode == 2 and "searches another spec or space" in out.stderr
 
 
+def _doc_commands():
+    import re
+
+    text = (ROOT / "docs" / "tuning.md").read_text()
+    return [line.strip() for block in re.findall(r"```sh\n(.*?)```", text, re.S) for line in block.strip().splitlines()]
+
+
 @pytest.mark.slow
-def test_jobs_start_local_workers_that_share_the_study(tmp_path):
-    spec = write_spec(tmp_path, """  sampler: grid
-  space:
-    compile.optimizer.learning_rate: [0.01, 0.05, 0.1, 0.2]
-""", epochs=1)
-    out = run_cli("tune", spec, "--jobs", "2", "--sweep-dir", tmp_path / "sw", env={"CI": "1"})
-    assert out.returncode == 0, out.stderr
-    data = results(tmp_path / "sw")
-    assert sorted(t["params"]["compile.optimizer.learning_rate"] for t in data["trials"]) == [0.01, 0.05, 0.1, 0.2]
-    assert len({t["pid"] for t in data["trials"]}) == 2, "two worker processes trained"
+def test_every_command_of_the_tuning_chapter_runs(tmp_path, postgres_url):
+    """docs/tuning.md, in order: the optimizer comparison, its dry run, best.yaml, resume, --jobs and a shared
+    PostgreSQL study."""
+    import shlex
+
+    (tmp_path / "specs").symlink_to(ROOT / "specs")
+    lines = _doc_commands()
+    assert len(lines) == 7 and all(line.startswith("specc ") for line in lines)
+    outs = []
+    for line in lines:
+        args = shlex.split(line.replace("postgresql://USER@HOST/DB", postgres_url))[1:]
+        out = run_cli(*args, cwd=tmp_path, env={"CI": "1"}, timeout=900)
+        assert out.returncode == 0, f"{line}\n{out.stdout}{out.stderr}"
+        outs.append(out)
+    assert "grid points: 5 of 5" in outs[1].stdout and outs[1].stdout.count("4,810 params  ok") == 5
+    sweep = tmp_path / "sweeps" / "optimizers"
+    data = results(sweep)
+    optimizers = {t["params"]["compile.optimizer"]["type"] for t in data["trials"]}
+    assert optimizers == {"SGD", "Adam", "Adadelta", "Adagrad", "RMSprop"}
+    assert [t["state"] for t in data["trials"]] == ["complete"] * 5
+    documented = (ROOT / "docs" / "tuning.md").read_text()
+    assert "leaderboard (5 complete):" in documented and "leaderboard (5 complete):" in outs[2].stderr
+    best = sweep / data["best"]["run_dir"]
+    retrained = sorted((tmp_path / "runs").iterdir())[-1]  # `specc train best.yaml` wrote runs/NAME-TIME
+    assert json.loads((retrained / "metrics.json").read_text()) == json.loads((best / "metrics.json").read_text())
+    assert results(sweep)["trials"] == data["trials"], "--resume of a finished sweep trains nothing"
+    jobs = results(tmp_path / "sweeps" / "optimizers-2")
+    assert len(jobs["trials"]) == 5 and len({t["pid"] for t in jobs["trials"]}) == 2, "two workers trained"
+    shared = results(tmp_path / "sweeps" / "machine-a")
+    assert [t["state"] for t in shared["trials"]] == ["complete"] * 5

@@ -57,20 +57,36 @@ def _cell(value) -> str:
     return label(value)
 
 
-def table_lines(rows: list[dict], keys: list[str], metric: str) -> list[str]:
-    """A plain-text table: trial, the values, objective, epochs, status (and a failure's message)."""
+def table_cells(rows: list[dict], keys: list[str], metric: str) -> tuple[list[str], list[list[str]]]:
+    """The trials table's heads and cells: trial, the values, objective, epochs, status."""
     heads = ["trial", *keys, metric, "epochs", "status"]
     body = [[str(r["number"]), *(_cell(r["params"].get(k)) for k in keys),
              "" if r["value"] is None else f"{r['value']:.4f}", "" if r["epochs"] is None else str(r["epochs"]),
              r["state"]] for r in rows]
+    return heads, body
+
+
+def _why(row: dict) -> str:
+    return f"  ({row['message'].splitlines()[0][:120]})" if row["state"] in ("invalid", "failed") and \
+        row["message"] else ""
+
+
+def table_lines(rows: list[dict], keys: list[str], metric: str) -> list[str]:
+    """A plain-text table (and a failure's message after its row)."""
+    heads, body = table_cells(rows, keys, metric)
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(heads)]
     out = ["  ".join(h.ljust(w) for h, w in zip(heads, widths)).rstrip()]
     for r, b in zip(rows, body):
-        line = "  ".join(c.ljust(w) for c, w in zip(b, widths)).rstrip()
-        if r["state"] in ("invalid", "failed") and r["message"]:
-            line += f"  ({r['message'].splitlines()[0][:120]})"
-        out.append(line)
+        out.append("  ".join(c.ljust(w) for c, w in zip(b, widths)).rstrip() + _why(r))
     return out
+
+
+def trial_line(row: dict, metric: str) -> str:
+    """One finished trial as a log line."""
+    values = "  ".join(f"{k}={_cell(v)}" for k, v in row["params"].items())
+    value = "" if row["value"] is None else f"  {metric} {row['value']:.4f}"
+    epochs = "" if row["epochs"] is None else f"  {row['epochs']} epochs"
+    return f"trial {row['number']}  {values}{value}{epochs}  {row['state']}{_why(row)}"
 
 
 class Live:
@@ -105,17 +121,17 @@ class Live:
 
             table = Table(title=f"sweep {self.sweep.study}: {sum(r['state'] != 'running' for r in rows)} of "
                                 f"{self.sweep.trials} trials")
-            for head in ["trial", *self.keys, self.metric, "epochs", "status"]:
+            heads, body = table_cells(rows, self.keys, self.metric)
+            for head in heads:
                 table.add_column(head)
-            for line in table_lines(rows, self.keys, self.metric)[1:]:
-                table.add_row(*line.split(None, len(self.keys) + 4)[: len(self.keys) + 4])
+            for cells in body:
+                table.add_row(*cells)
             self.live.update(table)
             return
         for r in rows:
             if r["state"] != "running" and r["number"] not in self.shown:
                 self.shown.add(r["number"])
-                line = table_lines([r], self.keys, self.metric)[1]
-                print(f"trial {line}", file=sys.stderr, flush=True)
+                print(trial_line(r, self.metric), file=sys.stderr, flush=True)
 
     def __exit__(self, *exc):
         if self.live is not None:
@@ -182,15 +198,19 @@ def write_plots(folder: Path, rows: list[dict], keys: list[str], objective: dict
     ax.set(xlabel="trial", ylabel=metric, title="optimization history")
     ax.legend()
     _save(fig, folder / "history.png")
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 3), squeeze=False)
-    for ax, key in zip(axes[0], keys):
+    fig, axes = plt.subplots(len(keys), 1, figsize=(7, 2.6 * len(keys)), squeeze=False)
+    colors = ["C0" if r["state"] == "complete" else "C1" for r in done]
+    for ax, key in zip(axes[:, 0], keys):
         values = [r["params"].get(key) for r in done]
-        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-        xs = values if numeric else [label(v) for v in values]
-        ax.scatter(xs, [r["value"] for r in done], c=["C0" if r["state"] == "complete" else "C1" for r in done])
-        ax.set(xlabel=key, ylabel=metric)
-        if not numeric:
-            ax.tick_params(axis="x", labelrotation=30)
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            ax.scatter(values, [r["value"] for r in done], c=colors)
+            ax.set(xlabel=key, ylabel=metric)
+            if min(values) > 0 and max(values) / min(values) >= 100:
+                ax.set_xscale("log")
+        else:  # choices: one row each, the objective across
+            ax.scatter([r["value"] for r in done], [label(v) for v in values], c=colors)
+            ax.set(xlabel=metric, title=key)
+            ax.locator_params(axis="x", nbins=5)
     fig.suptitle(f"{metric} against each parameter (orange: pruned)")
     _save(fig, folder / "params.png")
     _importance_plot(folder / "importance.png", study, complete, metric)
