@@ -158,8 +158,15 @@ def check_file(path: str | Path, display: str | None = None, *, overrides: Seque
     loaded data before it is checked (the file is never changed); a bad one raises OverrideError, whose
     ``assignment`` names it. ``budget`` holds command-line budget limits, over the spec's own `budget:`."""
     doc, errors = load_file(path, display)
+    return check_loaded(doc, errors, display or str(path), overrides=overrides, budget=budget)
+
+
+def check_loaded(doc: Document | None, errors: list[Diagnostic], file: str, *, overrides: Sequence[str] = (),
+                 budget: dict | None = None) -> CheckResult:
+    """``check_file`` for a spec already loaded (text, standard input): ``doc`` None when it could not be
+    loaded (``errors`` say why, ``file`` names it)."""
     if doc is None:
-        return CheckResult(file=display or str(path), diagnostics=errors)
+        return CheckResult(file=file, diagnostics=errors)
     apply_all(doc, overrides)
     return check_document(doc, errors, budget)
 

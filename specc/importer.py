@@ -96,7 +96,7 @@ INIT_IGNORED = {"seed": None, "input_axes": None, "output_axes": None}
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
-class ImportFailure(Exception):
+class ImportFailure(ValueError):
     """The file is not a Keras model that can be read (missing, corrupt, not a model). One line."""
 
 

@@ -35,13 +35,17 @@ def to_yaml(spec: dict, source: str | None = None) -> str:
 def import_model(path, source: str | None = None) -> Imported:
     """Read, convert, write and check: the spec text when nothing is lost, the problems otherwise.
     Raises ImportFailure for a file that is not a readable model."""
-    config = read_model_config(path)
+    return import_serialized(read_model_config(path), source or str(path))
+
+
+def import_serialized(config: dict, source: str | None = None) -> Imported:
+    """``import_model`` for a serialized model already in memory (``json.loads(model.to_json())``)."""
     spec, problems, names = convert(config)
     imported = Imported(spec, list(problems))
     if problems:
         return imported
-    text = to_yaml(spec, source or str(path))
-    result = check_text(text, str(Path(source or path).with_suffix(".yaml").name))
+    text = to_yaml(spec, source)
+    result = check_text(text, str(Path(source or spec.get("name") or "model").with_suffix(".yaml").name))
     imported.result = result
     for d in result.errors:
         where = _layer_at(spec, d.loc)

@@ -32,6 +32,7 @@ from yaml.reader import Reader as _Reader
 from yaml.scanner import Scanner as _Scanner
 
 from .diagnostics import Diagnostic, Span, diag, format_path, short
+from .yaml_hints import indentation_hint
 
 
 class PurePythonParser(_Reader, _Scanner, _PyParser):
@@ -490,15 +491,16 @@ class _Builder:
         tab = _leading_tab(self.text)
         if tab and span is not None and span.line >= tab:
             return "YAML does not allow tabs for indentation; use spaces"
-        if e.problem == "mapping values are not allowed here":
-            return "quote a value that holds ': ', or fix the indentation of this line"
         if construct and "quoted scalar" in e.context and opened and "unexpected" in (e.problem or ""):
             return f"close the quote opened at line {opened[0]}, column {opened[1]}"
         if construct and e.context.startswith(("while parsing a flow sequence", "while parsing a flow mapping")) \
                 and opened:
             return f"close the bracket opened at line {opened[0]}, column {opened[1]}, or separate its entries " \
                    "with ','"
-        return None
+        layout = indentation_hint(self.text, span.line, span.col, opened and opened[0]) if span else None
+        if layout is None and "mapping values are not allowed" in (e.problem or ""):  # libyaml: "in this context"
+            return "quote a value that holds ': ', or fix the indentation of this line"
+        return layout
 
     def reader_error(self, e: yaml.reader.ReaderError) -> None:
         # A character YAML does not allow (control characters, NUL). The C
@@ -632,3 +634,16 @@ def load_file(path: str | Path, display: str | None = None) -> tuple[Document | 
     doc, errors = load_text(text, display)
     doc.location = p
     return doc, errors
+
+
+def load_stream(stream, display: str = "<stdin>") -> tuple[Document | None, list[Diagnostic]]:
+    """Read and load a spec from a stream (standard input's bytes, or text), with the limits a file has."""
+    try:
+        raw = stream.read(MAX_BYTES + 1)
+        raw = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    except OSError as e:
+        return None, [diag("E001", f"cannot read: {e.strerror or e}", file=display)]
+    text, errors = decode(raw, display)
+    if text is None:
+        return None, errors
+    return load_text(text, display)

@@ -11,10 +11,9 @@ from __future__ import annotations
 import re
 
 from .check import CheckResult
-from .diagnostics import SpecError
 from .layers.core import Input
 from .layers.models import Model, Shared
-from .render import model_name
+from .render import model_name, spec_error
 
 
 def keras_model(result: CheckResult, compile: bool = True, precision: str = "float32", jit_compile="auto",
@@ -25,7 +24,7 @@ def keras_model(result: CheckResult, compile: bool = True, precision: str = "flo
     which stay float32 so that losses and softmax are computed at full precision.
     """
     if not result.ok:
-        raise SpecError(result.errors)
+        raise spec_error(result)
     from .runners.backend import import_keras
 
     keras = import_keras()

@@ -147,3 +147,50 @@ def test_train_commands_in_the_docs_are_valid(line):
         assignments.append(f"train.epochs={args[args.index('--epochs') + 1]}")
     result = check_file(ROOT / spec, overrides=assignments)
     assert result.ok, [d.message for d in result.errors]
+
+
+def test_python_examples_in_the_docs_run(tmp_path):
+    """The ```python blocks of docs/python.md, in order, as one script (the reader's session), in a fresh
+    interpreter, in a folder that has the repository's specs/."""
+    import os
+
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "python.md").read_text(), re.S)
+    assert len(blocks) >= 4
+    (tmp_path / "specs").symlink_to(ROOT / "specs")
+    script = tmp_path / "example.py"
+    script.write_text("\n".join(blocks))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, env=env,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "E102 3 26 units must be greater than 0. Received: 0" in out.stdout
+    assert "{'total': 4810, 'trainable': 4810, 'non_trainable': 0}" in out.stdout
+    assert "(1, 10)" in out.stdout and "\n41\n" in out.stdout
+    assert (tmp_path / "digits_mlp.svg").is_file() and (tmp_path / "runs" / "digits" / "model.keras").is_file()
+
+
+def test_shell_and_editor_commands_in_the_docs_run(tmp_path):
+    """docs/editors.md's commands, block by block, in a real bash, in a folder with the repository's specs/ and a
+    home of its own (for --install-completion), plus the schema refresh its prose names."""
+    import os
+
+    from conftest import env_with_specc_on_path
+
+    env = env_with_specc_on_path(tmp_path)
+    env.pop("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION")  # --install-completion finds the shell itself
+    env.update(HOME=str(tmp_path), SHELL="/bin/bash")
+    env = {k: v for k, v in env.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    (tmp_path / "specs").symlink_to(ROOT / "specs")
+    text = (ROOT / "docs" / "editors.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
+    assert "specc schema -o specc.schema.json" in text
+    blocks.append("specc schema -o specc.schema.json\n")
+    for block in blocks:
+        out = subprocess.run(["bash", "-e", "-c", block + "true\n"], capture_output=True, text=True, cwd=tmp_path,
+                             env=env, timeout=300)
+        assert out.returncode == 0, block + out.stdout + out.stderr
+    installed = tmp_path / ".bash_completions" / "specc.sh"
+    assert f"source '{installed}'" in (tmp_path / ".bashrc").read_text()
+    assert "_SPECC_COMPLETE=complete_bash" in installed.read_text()
+    assert (tmp_path / "digits.svg").is_file() and (tmp_path / "cnn.yaml").is_file()
+    assert os.path.getsize(tmp_path / "specc.schema.json") == (ROOT / "docs" / "specc.schema.json").stat().st_size

@@ -152,6 +152,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
     from .callbacks import load_state, make_callbacks, seed_states, write_history
     from .data import load_arrays, stream_mode
     from .pipeline import batches, hold_out, n_samples, steps, streamed, training_input
+    from .tracking import finish_tracking, tracking_callbacks
 
     spec = result.spec
     train = spec.train
@@ -276,6 +277,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
 
     callbacks = make_callbacks(ctx)
     callbacks[-1:-1] = extra_callbacks  # before the epoch state, which then sees a stop they ask for
+    callbacks += tracking_callbacks(ctx, info) if cluster is None or cluster.chief else []  # track: (MLflow)
     data, fit_kw = training_input(x_train, y_train, train.batch_size, seed, first_epoch, train.epochs,
                                   train.shuffle, backend)
     if worker is not None:  # multi-worker: this worker's share of every global batch; signals stop it at once
@@ -335,6 +337,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
     info.update(status=status, epochs_done=epochs_done, best_epoch=ctx.best_epoch,
                 ended=datetime.now(timezone.utc).isoformat(), seconds=round(time.perf_counter() - t0, 3))
     atomic_write_json(run_dir / "run.json", info)
+    finish_tracking(callbacks, run_dir)  # the test metrics and files, once the run directory is complete
     if worker is not None:
         worker.done()
     return run_dir, metrics

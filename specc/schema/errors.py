@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from pydantic import ValidationError
 
-from ..diagnostics import Diagnostic, closest, format_path, short
+from ..diagnostics import Diagnostic, closest, closest_names, format_path, quoted_choices, short
 from ..layers import REGISTRY
 from ..loader import Document
 from . import SUPPORTED_VERSIONS, Spec
@@ -322,15 +322,21 @@ class _Hints:
 
     def __init__(self, budget: int = _MAX_HINTS):
         self.budget = budget
-        self.memo: dict[tuple, str | None] = {}
+        self.memo: dict[tuple, str | list[str] | None] = {}
 
     def closest(self, word: Any, choices) -> str | None:
-        key = (word if isinstance(word, str) else None, tuple(choices))
+        return self._search(closest, word, choices)
+
+    def closest_names(self, word: Any, choices) -> list[str]:
+        return self._search(closest_names, word, choices) or []
+
+    def _search(self, find: Callable, word: Any, choices):
+        key = (find.__name__, word if isinstance(word, str) else None, tuple(choices))
         if key not in self.memo:
             if self.budget <= 0:
                 return None
             self.budget -= 1
-            self.memo[key] = closest(word, key[1])
+            self.memo[key] = find(word, key[2])
         return self.memo[key]
 
 
@@ -384,6 +390,13 @@ def _union_type(e: _Error) -> Diagnostic:
     return e.error(f"{e.name} must be {text}. {e.received}", help=_type_hint(e.kind, e.value))
 
 
+def unknown_layer_help(tag: Any, hints: _Hints) -> str:
+    """The layer types an unknown ``tag`` may have meant, and where all of them are listed."""
+    names = hints.closest_names(tag, REGISTRY)
+    listed = "every layer type is listed in docs/spec-reference.md#layers and by `specc schema`"
+    return f"did you mean {quoted_choices(names)}? ({listed})" if names else f"no layer type is spelt like it; {listed}"
+
+
 def _union_tag_invalid(e: _Error) -> Diagnostic:
     tag, expected = e.ctx.get("tag"), _QUOTED.findall(e.ctx.get("expected_tags", ""))
     node = _value_at(e.doc.data, e.clean)
@@ -396,7 +409,7 @@ def _union_tag_invalid(e: _Error) -> Diagnostic:
     if set(expected) <= set(REGISTRY):
         return e.doc.error("E103", f"unknown layer type: expected a layer type that specc knows. Received: {got}",
                            where,
-                           help=e.did_you_mean(tag, REGISTRY) or "the layer types are: " + ", ".join(sorted(REGISTRY)))
+                           help=unknown_layer_help(tag, e.hints))
     what = f"{e.name} type" if isinstance(node, dict) else e.name
     return e.error(f"{what} must be one of: {', '.join(expected)}. Received: {got}", where,
                    help=e.did_you_mean(tag, expected))
