@@ -115,13 +115,15 @@ def _class_weight(train, y) -> dict | None:
 
 
 def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None = None, quiet: bool = False,
-              resume: Path | None = None, device: str = "auto", cluster=None) -> tuple[Path, dict]:
+              resume: Path | None = None, device: str = "auto", cluster=None, callbacks: list | None = None,
+              provenance: dict | None = None) -> tuple[Path, dict]:
     """Train; returns (run directory, metrics). Raises RunError for user problems, Interrupted on a signal.
-    `cluster` (distribute.Cluster): this process is one worker of a data-parallel run."""
+    `cluster` (distribute.Cluster): this process is one worker of a data-parallel run. `callbacks`: more Keras
+    callbacks (a sweep's pruning); `provenance`: more keys for run.json (a sweep's trial)."""
     from contextlib import ExitStack
 
     with ExitStack() as scope:  # what holds while this run trains (a resumed run's way of reading its data)
-        run = _Training(scope, result, spec_path, quiet, resume, device, cluster)
+        run = _Training(scope, result, spec_path, quiet, resume, device, cluster, callbacks or [], provenance or {})
         run.open(run_dir)
         run.load_data()
         run.build()
@@ -137,8 +139,9 @@ class _Training:
     the training input."""
 
     def __init__(self, scope, result: CheckResult, spec_path: Path | None, quiet: bool, resume: Path | None,
-                 device: str, cluster):
+                 device: str, cluster, extra_callbacks: list, provenance: dict):
         self.scope, self.result, self.spec_path, self.quiet = scope, result, spec_path, quiet
+        self.extra_callbacks, self.provenance = extra_callbacks, provenance
         self.resume, self.device = resume, device
         self.spec = result.spec
         self.train = result.spec.train
@@ -293,6 +296,7 @@ class _Training:
             "started": info.get("started", self.started.isoformat()),
             "status": "running",
         })
+        info.update(self.provenance)
         if self.worker is not None:  # multi-worker: workers, replicas, engine
             info.update(self.worker.provenance(train.batch_size))
         if self.resume is not None:
@@ -315,6 +319,7 @@ class _Training:
 
         train, ctx, worker, cluster = self.train, self.ctx, self.worker, self.cluster
         callbacks = self.callbacks = make_callbacks(ctx)
+        callbacks[-1:-1] = self.extra_callbacks  # before the epoch state, which then sees a stop they ask for
         callbacks += tracking_callbacks(ctx, self.info) if cluster is None or cluster.chief else []  # track: (MLflow)
         batching = Batching(train.batch_size, self.seed, self.first_epoch, train.epochs, train.shuffle, self.backend)
         if worker is not None:  # multi-worker: this worker's share of every global batch; signals stop it at once
