@@ -28,13 +28,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from ..analysis.search import PointCheck, check_point, label
+from ..analysis.search import PointCheck, check_point
 from ..check import CheckResult, check_document
 from ..loader import Document, load_text
 from ..schema.search import Categorical, Search
 from . import RunError
 from .files import atomic_write_json, atomic_write_text
 from .train import Interrupted
+from .tune_results import counted, optuna_choice, values_of
 
 DEFAULT_STORAGE = "journal:study.journal"  # relative to the sweep directory
 STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
@@ -276,11 +277,6 @@ def open_study(sweep: Sweep, create: bool = True):
     return study
 
 
-def optuna_choice(value: Any) -> Any:
-    """A categorical choice as Optuna stores it: scalars as they are, a mapping or list as its YAML text."""
-    return value if value is None or isinstance(value, (bool, int, float, str)) else label(value)
-
-
 def suggest(trial, sweep: Sweep) -> dict[str, Any]:
     """Ask Optuna's trial for a value of every key of the space (in Optuna's own distributions)."""
     grid = sweep.grid
@@ -295,20 +291,6 @@ def suggest(trial, sweep: Sweep) -> dict[str, Any]:
         else:
             values[key] = trial.suggest_float(key, param.low, param.high, step=param.step, log=param.log)
     return values
-
-
-def values_of(params: dict, sweep: Sweep) -> dict[str, Any]:
-    """A stored trial's values (Optuna's params) as the spec's values."""
-    grid = sweep.grid
-    out = {}
-    for key, param in sweep.search.space.items():
-        choices = grid[key] if grid is not None else param.choices if isinstance(param, Categorical) else None
-        stored = params.get(key)
-        if choices is not None:
-            out[key] = next((c for c in choices if optuna_choice(c) == stored), stored)
-        else:
-            out[key] = stored
-    return out
 
 
 # -- one worker ----------------------------------------------------------------
@@ -354,11 +336,6 @@ class _AskLock:
 
     def __exit__(self, *exc):
         self.file.close()
-
-
-def counted(trials) -> list:
-    """The trials that count toward the requested number (not those asked past it by a race between machines)."""
-    return [t for t in trials if not t.user_attrs.get("surplus")]
 
 
 def next_trial(sweep: Sweep, study):

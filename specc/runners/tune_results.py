@@ -8,16 +8,42 @@ import io
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
+from ..analysis.search import label
+from ..schema.search import Categorical
 from .files import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 STATES = ("complete", "pruned", "invalid", "failed", "running")
 
 
+# -- stored trials (Optuna's records) as the spec's values ---------------------------------------
+def counted(trials) -> list:
+    """The trials that count toward the requested number (not those asked past it by a race between machines)."""
+    return [t for t in trials if not t.user_attrs.get("surplus")]
+
+
+def optuna_choice(value: Any) -> Any:
+    """A categorical choice as Optuna stores it: scalars as they are, a mapping or list as its YAML text."""
+    return value if value is None or isinstance(value, (bool, int, float, str)) else label(value)
+
+
+def values_of(params: dict, sweep) -> dict[str, Any]:
+    """A stored trial's values (Optuna's params) as the spec's values."""
+    grid = sweep.grid
+    out = {}
+    for key, param in sweep.search.space.items():
+        choices = grid[key] if grid is not None else param.choices if isinstance(param, Categorical) else None
+        stored = params.get(key)
+        if choices is not None:
+            out[key] = next((c for c in choices if optuna_choice(c) == stored), stored)
+        else:
+            out[key] = stored
+    return out
+
+
 def trial_rows(study, sweep) -> list[dict]:
     """One row per counted trial, in trial order, as results.json lists them."""
-    from .tune import counted, values_of
-
     rows = []
     for t in counted(study.get_trials(deepcopy=False)):
         attrs = t.user_attrs
