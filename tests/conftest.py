@@ -1,7 +1,9 @@
+import json
 import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -158,6 +160,69 @@ def project(tmp_path):
     (tmp_path / "pyproject.toml").write_text("")  # the project root: includes stay inside it
     write(tmp_path, "lib/blocks.yaml", RESIDUAL_LIB)
     return tmp_path
+
+
+# -- data and runs on disk (tests/test_data.py, test_predict.py, test_streaming.py, test_resume.py) --------------
+def write_images(root, classes=("circle", "square"), per_class=6, sizes=((12, 10), (8, 8))):
+    """An images folder: one sub-folder per class of small circles or squares, PNG and JPEG."""
+    from PIL import Image, ImageDraw
+
+    for name in classes:
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            w, h = sizes[i % len(sizes)]
+            image = Image.new("RGB", (w, h), (0, 0, 0))
+            draw = ImageDraw.Draw(image)
+            if name == "circle":
+                draw.ellipse([1, 1, w - 2, h - 2], fill=(255, 255, 255))
+            else:
+                draw.rectangle([0, 0, w - 1, h - 1], fill=(200, 40 * (i % 3), 0))
+            image.save(root / name / f"{i}.{'png' if i % 2 else 'jpg'}")
+
+
+def write_texts(root, docs):
+    """A text folder: one sub-folder per class, one .txt file per text."""
+    for name, texts in docs.items():
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i, text in enumerate(texts):
+            (root / name / f"{i}.txt").write_text(text)
+
+
+REVIEWS = {
+    "neg": ["awful boring film", "bad plot, awful acting", "boring and bad", "awful awful", "so boring",
+            "bad bad bad"],
+    "pos": ["great fun film", "wonderful acting!", "great plot", "fun and wonderful", "great great", "so fun"],
+}
+
+
+def weights(path):
+    """The weights of a saved model, read in a fresh interpreter (so no Keras state leaks into the test)."""
+    probe = ("import sys, numpy as np, keras\n"
+             f"m = keras.saving.load_model({str(path)!r})\n"
+             "np.savez(sys.argv[1], *m.get_weights())\n")
+    out = path.parent / f"{path.stem}-weights.npz"
+    subprocess.run([sys.executable, "-c", probe, str(out)], check=True, capture_output=True,
+                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    import numpy as np
+
+    with np.load(out) as f:
+        return [f[k] for k in sorted(f.files, key=lambda k: int(k.split("_")[1]))]
+
+
+def wait_for_epoch(proc, run_dir, epochs, timeout=120):
+    """Wait until a training process has saved the state of ``epochs`` epochs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = run_dir / "state.json"
+        if state.is_file():
+            try:
+                if json.loads(state.read_text())["epochs_done"] >= epochs:
+                    return
+            except ValueError:
+                pass  # never happens with atomic writes, but do not fail the wait on it
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    raise AssertionError("training did not reach the epoch in time")
 
 
 def blobs(path, n=240, classes=3, seed=0, label_offset=0):

@@ -11,7 +11,7 @@ import struct
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from conftest import REVIEWS, run_cli, write_images, write_texts
 
 from specc.check import check_text
 from specc.runners import RunError
@@ -273,22 +273,6 @@ def test_window_longer_than_the_series_is_an_error(tmp_path):
 
 
 # -- images and text --------------------------------------------------------------------
-def write_images(root, classes=("circle", "square"), per_class=6, sizes=((12, 10), (8, 8))):
-    from PIL import Image, ImageDraw
-
-    for name in classes:
-        (root / name).mkdir(parents=True)
-        for i in range(per_class):
-            w, h = sizes[i % len(sizes)]
-            image = Image.new("RGB", (w, h), (0, 0, 0))
-            draw = ImageDraw.Draw(image)
-            if name == "circle":
-                draw.ellipse([1, 1, w - 2, h - 2], fill=(255, 255, 255))
-            else:
-                draw.rectangle([0, 0, w - 1, h - 1], fill=(200, 40 * (i % 3), 0))
-            image.save(root / name / f"{i}.{'png' if i % 2 else 'jpg'}")
-
-
 def test_images_folder_resized_with_class_names(tmp_path):
     write_images(tmp_path / "img")
     (tmp_path / "img" / "square" / "notes.txt").write_text("not an image: ignored")
@@ -315,20 +299,6 @@ def test_unreadable_image_and_missing_folder(tmp_path):
     assert f"{tmp_path / 'img' / 'circle' / 'broken.png'}: not a readable image" in load_error(
         tmp_path, data, layers=layers)
     assert "images folder not found" in load_error(tmp_path, data.replace("img", "nope"), layers=layers)
-
-
-def write_texts(root, docs):
-    for name, texts in docs.items():
-        (root / name).mkdir(parents=True, exist_ok=True)
-        for i, text in enumerate(texts):
-            (root / name / f"{i}.txt").write_text(text)
-
-
-REVIEWS = {
-    "neg": ["awful boring film", "bad plot, awful acting", "boring and bad", "awful awful", "so boring",
-            "bad bad bad"],
-    "pos": ["great fun film", "wonderful acting!", "great plot", "fun and wonderful", "great great", "so fun"],
-}
 
 
 def test_text_vocabulary_is_adapted_on_the_training_split_only(tmp_path):

@@ -11,8 +11,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import run_cli
-from test_data import REVIEWS, write_images, write_texts
+from conftest import REVIEWS, run_cli, write_images, write_texts
 
 from specc.runners import RunError
 from specc.runners.data import PREPROCESSING_FILE

@@ -6,11 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, wait_for_epoch, weights
 
 pytestmark = pytest.mark.slow
 
@@ -19,36 +18,10 @@ ARGS = ["--epochs", "8", "--set", "train.resume_interval=0", "--set", "train.ear
         "--set", "train.reduce_lr_on_plateau={patience: 1, factor: 0.5}", "-q"]
 
 
-def weights(path):
-    probe = ("import sys, numpy as np, keras\n"
-             f"m = keras.saving.load_model({str(path)!r})\n"
-             "np.savez(sys.argv[1], *m.get_weights())\n")
-    out = path.parent / f"{path.stem}-weights.npz"
-    subprocess.run([sys.executable, "-c", probe, str(out)], check=True, capture_output=True,
-                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    with np.load(out) as f:
-        return [f[k] for k in sorted(f.files, key=lambda k: int(k.split("_")[1]))]
-
-
 def start(run_dir, env=None):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     return subprocess.Popen([sys.executable, "-m", "specc", "train", str(SPEC), "--run-dir", str(run_dir), *ARGS],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for_epoch(proc, run_dir, epochs, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = run_dir / "state.json"
-        if state.is_file():
-            try:
-                if json.loads(state.read_text())["epochs_done"] >= epochs:
-                    return
-            except ValueError:
-                pass  # never happens with atomic writes, but do not fail the wait on it
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.02)
-    raise AssertionError("training did not reach the epoch in time")
 
 
 @pytest.fixture(scope="module")

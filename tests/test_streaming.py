@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, wait_for_epoch, weights, write_images
 
 from specc.check import check_text
 from specc.runners.data import Lazy, load_arrays
@@ -97,8 +97,6 @@ def test_streamed_autoencoder_targets_are_the_inputs(tmp_path, monkeypatch):
 
 
 def test_streamed_images_are_decoded_per_batch(tmp_path, monkeypatch):
-    from test_data import write_images
-
     import specc.runners.data.streams as streams
 
     write_images(tmp_path / "img", per_class=6)
@@ -124,15 +122,11 @@ def test_streamed_images_are_decoded_per_batch(tmp_path, monkeypatch):
 
 # -- through the CLI -----------------------------------------------------------------------------
 def _weights(run):
-    from test_resume import weights
-
     return weights(run / "model.keras")
 
 
 @pytest.mark.slow
 def test_streamed_npy_run_resumes_exactly_and_matches_in_memory(tmp_path):
-    from test_resume import wait_for_epoch
-
     write_npy(tmp_path, n=600)
     (tmp_path / "s.yaml").write_text(SPEC.format(dim=6, epochs=6, batch=16, extra="  normalize: true\n"))
     args = ["--set", "train.resume_interval=0", "-q"]
