@@ -459,9 +459,7 @@ def train(
             require_mlflow()
         except RunError as e:
             raise _usage(str(e))
-    if result.spec.search is not None and resume is None and not (quiet or as_json):
-        typer.echo(f"note: {spec_path} has a `search:` section; this trains the values written in the spec "
-                   f"(`specc tune {spec_path}` runs the search)", err=True)
+    _note_search(result, spec_path, resume is not None or quiet or as_json)
     # --- multi-worker training (runners/distribute.py, docs/distributed.md) ---
     from .runners import distribute
 
@@ -515,6 +513,13 @@ def train(
     typer.echo(f"run: {run}")
 
 
+def _note_search(result, spec_path: Path, silent: bool) -> None:
+    """`specc train` on a spec with a search: section trains its written values, and says so."""
+    if result.spec.search is not None and not silent:
+        typer.echo(f"note: {spec_path} has a `search:` section; this trains the values written in the spec "
+                   f"(`specc tune {spec_path}` runs the search)", err=True)
+
+
 @app.command()
 def tune(
     spec: Path | None = typer.Argument(None, help="A spec with a `search:` section (not needed with --resume)."),
@@ -529,7 +534,7 @@ def tune(
     dry_run: bool = typer.Option(False, "--dry-run", help="List the points (or the space) with parameter counts "
                                  "and verdicts; train nothing (no TensorFlow)."),
     resume: Path | None = typer.Option(None, "--resume", help="Continue an interrupted sweep directory."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and the final leaderboard's path."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No table: only errors and the sweep directory."),
     worker: Path | None = typer.Option(None, "--worker", hidden=True, help="Run as one worker of a sweep."),
 ):
     """Search the spec's `search:` space with Optuna: every point checked, every trial a run directory.

@@ -211,8 +211,7 @@ def spec_reference() -> str:
     out += ["### `window`", "", _doc(Window), "", *_fields_table(Window), ""]
     from .schema.track import Track
 
-    out += ["## `track`", "", _doc(Track), "", *_fields_table(Track), ""]
-    out += _search_reference()
+    out += ["## `track`", "", _doc(Track), "", *_fields_table(Track), "", *_search_reference()]
     out += [
         "## Layers",
         "",
