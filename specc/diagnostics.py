@@ -65,6 +65,10 @@ _CODES = (
     Code("E058", "too-large", "Expanding the blocks makes more layers than any model needs."),
     Code("E059", "duplicate-definition", "Two files define the same block or model."),
     # Schema.
+    Code("E060", "extends-not-found", "The spec that `extends:` names does not exist, cannot be read, or is not a "
+         "spec (a mapping); or `extends` is not a file path."),
+    Code("E061", "extends-outside", "An `extends:` path leaves the project tree (or is absolute)."),
+    Code("E062", "extends-cycle", "Specs extend each other in a loop, or in a chain longer than 16 files."),
     Code("E100", "unknown-key", "A key that this part of the spec does not have."),
     Code("E101", "missing-key", "A required key is missing."),
     Code("E102", "invalid-value", "A value has the wrong type or is out of range."),
