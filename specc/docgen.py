@@ -209,6 +209,9 @@ def spec_reference() -> str:
         out += [f"#### `type: {model.model_fields['type'].annotation.__args__[0]}`", "", _doc(model), "",
                 *_fields_table(model, skip=frozenset({"type"})), ""]
     out += ["### `window`", "", _doc(Window), "", *_fields_table(Window), ""]
+    from .schema.track import Track
+
+    out += ["## `track`", "", _doc(Track), "", *_fields_table(Track), ""]
     out += _search_reference()
     out += [
         "## Layers",

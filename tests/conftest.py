@@ -142,3 +142,44 @@ def tiny_runs(tmp_path_factory) -> dict:
         assert out.returncode == 0, out.stderr
         runs[name] = root / name
     return runs
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server on 127.0.0.1 (Debian's postgresql package; .ci/run installs it), started in a
+    temporary directory as an unprivileged user (postgres refuses to run as root) and stopped at the end.
+    Fails, never skips, when it cannot start."""
+    import shutil
+    import socket
+    import tempfile
+    import time
+
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    assert bins, "PostgreSQL is not installed (apt-get install postgresql; .ci/run does it)"
+    bin_dir = bins[-1].parent
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        as_user = ["runuser", "-u", "postgres", "--"]
+    root = Path(tempfile.mkdtemp(prefix="specc-pg-"))
+    if as_user:
+        shutil.chown(root, "postgres", "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data, log = root / "data", root / "log"
+
+    def run(*cmd):
+        out = subprocess.run([*as_user, *map(str, cmd)], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, f"{cmd[0]} failed: {out.stdout}{out.stderr}" + (
+            log.read_text() if log.exists() else "")
+
+    run(bin_dir / "initdb", "-D", data, "-A", "trust", "-U", "postgres")
+    run(bin_dir / "pg_ctl", "-D", data, "-l", log, "-w", "-o",
+        f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off", "start")
+    try:
+        run(bin_dir / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "specc")
+        yield f"postgresql://postgres@127.0.0.1:{port}/specc"
+    finally:
+        run(bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "stop")
+        time.sleep(0.1)
+        shutil.rmtree(root, ignore_errors=True)
