@@ -535,6 +535,7 @@ def tune(
 ):
     """Search the spec's `search:` space with Optuna: every point checked, every trial a run directory.
     Exit 0 done, 1 invalid spec, 2 usage (storage, study, sweep directory), 130 interrupted (resumable)."""
+    from .runners import RunError
     from .runners import tune as tuning
 
     try:
@@ -559,7 +560,7 @@ def tune(
             target = sweep_dir or Path("sweeps") / f"{model_name(result)}-{datetime.now():%Y%m%d-%H%M%S}"
             sweep = tuning.new_sweep(spec, result, target, trials, storage, study)
         code, _ = tuning.run_sweep(sweep, jobs=jobs, quiet=quiet, resume=resume is not None)
-    except tuning.TuneError as e:
+    except (tuning.TuneError, RunError) as e:  # RunError: track: without the mlflow extra
         raise _usage(str(e))
     raise typer.Exit(code)
 

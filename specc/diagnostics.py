@@ -99,6 +99,8 @@ _CODES = (
     Code("W405", "no-seed", "The spec trains but has no `seed`: runs are not repeatable.", Severity.WARNING),
     Code("W406", "learning-rate", "A learning rate outside the range that usually trains (1e-6 to 1).",
          Severity.WARNING),
+    Code("W407", "dense-per-position", "An output Dense layer takes an input of 4-D or more (images), so it "
+         "predicts one vector per position instead of one per sample.", Severity.WARNING),
     Code("E407", "unknown-io-name", "A per-output mapping (compile `loss`, `loss_weights`, `metrics`; data `y`) or "
          "per-input mapping (data `x`) names a layer that is not an output (input) of the model."),
     Code("E408", "output-without-loss", "An output of the model gets no loss: a per-output `loss` mapping leaves it "
