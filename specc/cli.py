@@ -517,7 +517,8 @@ def train(
 
 @app.command()
 def tune(
-    spec: Path | None = typer.Argument(None, help="A spec with a `search:` section (not needed with --resume)."),
+    spec: Path | None = typer.Argument(None, help="A spec with a `search:` section (not needed with --resume).",
+                                     autocompletion=spec_paths),
     trials: int | None = typer.Option(None, "--trials", min=1, help="How many trials (default: search.trials, "
                                       "or every point of a grid)."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=64, help="Local worker processes sharing the study."),
@@ -835,7 +836,8 @@ def _run_dirs(paths: list[Path]) -> list:
 
 @app.command()
 def compare(
-    runs: List[Path] = typer.Argument(..., help="Two or more run directories; each is compared with the first."),
+    runs: List[Path] = typer.Argument(..., help="Two or more run directories; each is compared with the first.",
+                                      autocompletion=run_dirs),
     output: Path | None = typer.Option(None, "--output", "-o", help="Also draw the learning curves of all runs, "
                                        "overlaid, into this PNG."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -866,7 +868,8 @@ def compare(
 
 @app.command()
 def report(
-    path: Path = typer.Argument(..., help="A run directory (specc train) or a sweep directory (specc tune)."),
+    path: Path = typer.Argument(..., help="A run directory (specc train) or a sweep directory (specc tune).",
+                              autocompletion=run_dirs),
     output: Path = typer.Option(..., "--output", "-o", help="The HTML file to write."),
 ):
     """One self-contained HTML page of a run or a sweep, to read offline, mail or attach to a CI job."""
@@ -883,7 +886,8 @@ def report(
 
 @app.command()
 def track(
-    path: Path = typer.Argument(..., help="A run directory, or a sweep directory (a parent run, a nested run per trial)."),
+    path: Path = typer.Argument(..., help="A run directory, or a sweep directory (a parent run, a nested run per trial).",
+                              autocompletion=run_dirs),
     uri: str | None = typer.Option(None, "--uri", help="Tracking URI (default: the spec's track.uri, then "
                                    "MLFLOW_TRACKING_URI, then MLflow's default)."),
     experiment: str | None = typer.Option(None, "--experiment", help="Experiment (default: track.experiment, then "
