@@ -404,6 +404,27 @@ def schema(output: Path | None = typer.Option(None, "--output", "-o", help="Writ
         atomic_write_text(output, text)
 
 
+def _track_option(track: str | None, resume: Path | None) -> list[str]:
+    """`--track mlflow` is `--set track.type=mlflow`."""
+    if track not in (None, "mlflow"):
+        raise _usage(f"unknown tracker '{track}' (choose mlflow)")
+    if track is not None and resume is not None:
+        raise _usage("--resume continues a run as it was configured (its spec's track: section)")
+    return [f"track.type={track}"] if track else []
+
+
+def _require_tracker(result) -> None:
+    """A spec with `track:` needs the mlflow extra: say so before anything trains."""
+    if result.spec.track is not None:
+        from .runners import RunError
+        from .runners.tracking import require_mlflow
+
+        try:
+            require_mlflow()
+        except RunError as e:
+            raise _usage(str(e))
+
+
 @app.command()
 def train(
     spec: Path | None = typer.Argument(None, help="The spec file (not needed with --resume).",
@@ -438,12 +459,8 @@ def train(
         raise _usage("give a spec file (or --resume RUN_DIR)")
     else:
         spec_path = spec
-    if track not in (None, "mlflow"):
-        raise _usage(f"unknown tracker '{track}' (choose mlflow)")
-    if track is not None and resume is not None:
-        raise _usage("--resume continues a run as it was configured (its spec's track: section)")
     assignments = list(set_) + ([f"train.epochs={epochs}"] if epochs is not None else []) + (
-        ["train.fast=true"] if fast else []) + ([f"track.type={track}"] if track else [])
+        ["train.fast=true"] if fast else []) + _track_option(track, resume)
     from .api import RunError, check_size
 
     result = _checked(spec_path, assignments).result
@@ -452,13 +469,7 @@ def train(
     except RunError as e:
         typer.echo(f"specc: error: {e}", err=True)
         raise typer.Exit(EXIT_INVALID)
-    if result.spec.track is not None:
-        from .runners.tracking import require_mlflow
-
-        try:
-            require_mlflow()
-        except RunError as e:
-            raise _usage(str(e))
+    _require_tracker(result)
     if result.spec.search is not None and resume is None and not (quiet or as_json):
         typer.echo(f"note: {spec_path} has a `search:` section; this trains the values written in the spec "
                    f"(`specc tune {spec_path}` runs the search)", err=True)

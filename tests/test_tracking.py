@@ -237,3 +237,11 @@ search:
             session.PluginTagToContent(metadata.PLUGIN_NAME)["_hparams_/session_start_info"]).session_start_info
         assert start.hparams["compile.optimizer.learning_rate"].number_value in (0.05, 0.1)
         assert experiment.metric_infos[0].name.tag in session.Tags()["tensors"]
+    # ... and `specc runs` and `specc report` read the real sweep directory.
+    listed = json.loads(run_cli("runs", tmp_path / "sweep", "-f", "json").stdout)["runs"]
+    assert [r["trial"]["number"] for r in listed] == [0, 1]  # the grid's order is the sampler's
+    assert sorted(r["spec"]["compile.optimizer.learning_rate"] for r in listed) == [0.05, 0.1]
+    out = run_cli("report", tmp_path / "sweep", "-o", tmp_path / "sweep.html")
+    assert out.returncode == 0, out.stderr
+    page = (tmp_path / "sweep.html").read_text()
+    assert page.count('<article aria-labelledby="trial-') == 2 and "plots" in page
