@@ -437,6 +437,7 @@ def run_sweep(sweep: Sweep, jobs: int = 1, quiet: bool = False, resume: bool = F
     Returns (exit code, results)."""
     import sys
 
+    from .hparams import write_hparams
     from .tracking import finish_sweep, track_sweep
     from .tune_results import Live, summary_lines, trial_rows, write_results
 
@@ -459,6 +460,7 @@ def run_sweep(sweep: Sweep, jobs: int = 1, quiet: bool = False, resume: bool = F
             interrupted = True
         interrupted = interrupted or bool(stop)
     results = write_results(sweep, study)
+    write_hparams(sweep.dir)  # TensorBoard's HParams view of the trials
     sweep.write_info(status="interrupted" if interrupted else "complete")
     if tracker is not None:
         finish_sweep(tracker, sweep.dir)
