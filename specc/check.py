@@ -108,6 +108,9 @@ _TYPES = {
     "model_type": "a mapping", "model_attributes_type": "a mapping", "tuple_type": "a list",
 }
 _NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
+NAME_RULE_WHY = ("Keras accepts any name, but specc refuses spaces and other characters on purpose: a name is "
+                 "written unquoted in `inputs:`, `outputs:` and per-output mappings, and in `--set layers.NAME.KEY=` "
+                 "paths; use _ or - instead")
 _MAX_LISTED = 12
 _MAX_HINTS = 1000  # 'did you mean' searches per file
 
@@ -472,11 +475,13 @@ def schema_diagnostic(err: dict, doc: Document, hints: _Hints | None = None) -> 
         return doc.error("E102", f"{name} must have {words} {bound} {_plural(bound, 'character', 'characters')}. "
                          f"Received: {got}", clean)
     if kind == "string_pattern_mismatch":
+        why = None
         if ctx.get("pattern") == _NAME_PATTERN:
             rule = "start with a letter or _ and hold only letters, digits, _ . and -"
+            why = NAME_RULE_WHY
         else:
             rule = f"match the pattern {ctx.get('pattern')}"
-        return doc.error("E102", f"{name} must {rule}. {received}", clean)
+        return doc.error("E102", f"{name} must {rule}. {received}", clean, help=why)
     message = err["msg"].removeprefix("Value error, ")
     if kind == "value_error":
         # A model's own check ("from_logits applies to ..."): point at the first key it names.

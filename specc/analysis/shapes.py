@@ -34,7 +34,7 @@ def infer_shapes(graph: Graph, doc: Document) -> tuple[dict[str, NodeInfo], list
         where = f"layer '{node.name}'" + (f" (input from {source})" if source else "")
         try:
             node.layer.bind(lambda name: [info[i].shape for i in graph.by_name[name].inputs])
-            shape = node.layer.infer(shapes)
+            shape = node.layer.output_of(shapes)
             params = node.layer.params(shapes)
         except ShapeError as e:
             loc = node.loc + ((e.field,) if e.field else ())

@@ -26,6 +26,7 @@ class Block(Layer):
                                   description="Values for the block's parameters.")
     repeat: PositiveInt = Field(1, le=MAX_REPEAT, description="How many copies, each feeding the next.")
     category = "reuse"
+    builds_keras_layer = False
 
 
 class Model(Layer):
@@ -43,6 +44,7 @@ class Model(Layer):
         None, description="With `path`: layers before this one stay frozen, this one and later layers train.")
     n_inputs = (1, 64)
     category = "reuse"
+    builds_keras_layer = False
 
     # Set by the graph pass: output shape and params for the given input shapes.
     _resolve: Any = PrivateAttr(None)
@@ -82,6 +84,7 @@ class Shared(Layer):
     layer: str = Field(description="The name of the layer to apply again.")
     n_inputs = (1, 64)
     category = "reuse"
+    builds_keras_layer = False
 
     _target: Any = PrivateAttr(None)  # the shared node's Layer, set by the graph pass
     _root: Any = PrivateAttr(None)  # that node's name (a share of a share names the original)
@@ -99,8 +102,8 @@ class Shared(Layer):
         if not lo <= len(shapes) <= hi:
             raise ShapeError(f"'{self.layer}' ({target.kind()}) takes {lo if lo == hi else f'{lo} to {hi}'} "
                              f"input(s). Received: {len(shapes)}", field="inputs", code="E204")
-        shape = target.infer(shapes)
-        if self._built is not None and target.count_params(shapes) != target.count_params(self._built):
+        shape = target.output_of(shapes)
+        if self._built is not None and target.params(shapes) != target.params(self._built):
             raise ShapeError(
                 f"'{self.layer}' has weights built for input {fmt_shapes(self._built)}, which do not fit this "
                 f"input. Received: {fmt_shapes(shapes)}", field="inputs",
