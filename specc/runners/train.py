@@ -135,6 +135,10 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
 
         worker = start_worker(cluster, device)
     # ---
+    if resume is None and spec_path is not None:  # a missing data file is said before seconds of importing Keras
+        from .data.expected import check_data_files
+
+        check_data_files(result, Path(spec_path).resolve().parent)
     from .backend import configure_device, device_name, import_keras, performance
 
     configure_device(device)
@@ -144,6 +148,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
     from .callbacks import load_state, make_callbacks, seed_states, write_history
     from .data import load_arrays, stream_mode
     from .pipeline import batches, hold_out, n_samples, steps, streamed, training_input
+    from .tracking import finish_tracking, tracking_callbacks
 
     spec = result.spec
     train = spec.train
@@ -237,6 +242,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
         "spec_file": str(spec_path) if spec_path else info.get("spec_file"),
         "spec_sha256": hashlib.sha256(spec_text.encode()).hexdigest(),
         "seed": spec.seed,
+        "params": {"total": result.params.total, "trainable": result.params.trainable},  # as `specc summary`
         "precision": perf["precision"],
         "fast": train.fast,
         "stream": stream_mode(),
@@ -265,6 +271,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
             atomic_write_json(run_dir / name, content)
 
     callbacks = make_callbacks(ctx)
+    callbacks += tracking_callbacks(ctx, info) if cluster is None or cluster.chief else []  # track: (MLflow)
     data, fit_kw = training_input(x_train, y_train, train.batch_size, seed, first_epoch, train.epochs,
                                   train.shuffle, backend)
     if worker is not None:  # multi-worker: this worker's share of every global batch; signals stop it at once
@@ -324,6 +331,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
     info.update(status=status, epochs_done=epochs_done, best_epoch=ctx.best_epoch,
                 ended=datetime.now(timezone.utc).isoformat(), seconds=round(time.perf_counter() - t0, 3))
     atomic_write_json(run_dir / "run.json", info)
+    finish_tracking(callbacks, run_dir)  # the test metrics and files, once the run directory is complete
     if worker is not None:
         worker.done()
     return run_dir, metrics

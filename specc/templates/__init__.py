@@ -2,7 +2,8 @@
 
 Each template is a complete, commented spec that validates without warnings, is in `specc fmt`'s
 canonical layout and trains as written on data bundled with scikit-learn (tests/test_init.py checks all
-three); `fine-tuning` also writes the small pretrained model it starts from. To add one: write ``NAME.yaml`` here and list it below.
+three); `fine-tuning` also writes the small pretrained model it starts from. To add one: write ``NAME.yaml`` here, list it below and
+run ``python -m specc.docgen`` (docs/diagrams-and-templates.md's table is generated from this list).
 """
 
 from __future__ import annotations
