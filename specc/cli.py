@@ -459,6 +459,9 @@ def train(
             require_mlflow()
         except RunError as e:
             raise _usage(str(e))
+    if result.spec.search is not None and resume is None and not (quiet or as_json):
+        typer.echo(f"note: {spec_path} has a `search:` section; this trains the values written in the spec "
+                   f"(`specc tune {spec_path}` runs the search)", err=True)
     # --- multi-worker training (runners/distribute.py, docs/distributed.md) ---
     from .runners import distribute
 
@@ -510,6 +513,148 @@ def train(
             shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics[split].items())
             typer.echo(f"{split:>10}: {shown}")
     typer.echo(f"run: {run}")
+
+
+@app.command()
+def tune(
+    spec: Path | None = typer.Argument(None, help="A spec with a `search:` section (not needed with --resume).",
+                                     autocompletion=spec_paths),
+    trials: int | None = typer.Option(None, "--trials", min=1, help="How many trials (default: search.trials, "
+                                      "or every point of a grid)."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=64, help="Local worker processes sharing the study."),
+    storage: str | None = typer.Option(None, "--storage", help="Study storage: a database URL (postgresql://...) "
+                                       "shared by several machines, or journal:FILE (default: in the sweep dir)."),
+    study: str | None = typer.Option(None, "--study", help="The study's name (default: the spec's name)."),
+    sweep_dir: Path | None = typer.Option(None, "--sweep-dir", help="Where to write the sweep (default "
+                                          "sweeps/NAME-TIME)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the points (or the space) with parameter counts "
+                                 "and verdicts; train nothing (no TensorFlow)."),
+    resume: Path | None = typer.Option(None, "--resume", help="Continue an interrupted sweep directory."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and the final leaderboard's path."),
+    worker: Path | None = typer.Option(None, "--worker", hidden=True, help="Run as one worker of a sweep."),
+):
+    """Search the spec's `search:` space with Optuna: every point checked, every trial a run directory.
+    Exit 0 done, 1 invalid spec, 2 usage (storage, study, sweep directory), 130 interrupted (resumable)."""
+    from .runners import RunError
+    from .runners import tune as tuning
+
+    try:
+        if worker is not None:
+            raise typer.Exit(_tune_worker(worker))
+        if resume is not None:
+            if spec is not None or storage or study or sweep_dir is not None or dry_run:
+                raise _usage("--resume continues a sweep as it was asked for: give only --resume DIR "
+                             "(and --trials, --jobs)")
+            sweep = _resumable(resume, trials)
+        else:
+            if spec is None:
+                raise _usage("give a spec with a `search:` section (or --resume SWEEP_DIR)")
+            result = _checked_search(spec)
+            if dry_run:
+                _dry_run(result, trials)
+                return
+            from datetime import datetime
+
+            from .render import model_name
+
+            target = sweep_dir or Path("sweeps") / f"{model_name(result)}-{datetime.now():%Y%m%d-%H%M%S}"
+            sweep = tuning.new_sweep(spec, result, target, trials, storage, study)
+        code, _ = tuning.run_sweep(sweep, jobs=jobs, quiet=quiet, resume=resume is not None)
+    except (tuning.TuneError, RunError) as e:  # RunError: track: without the mlflow extra
+        raise _usage(str(e))
+    raise typer.Exit(code)
+
+
+def _tune_worker(sweep_dir: Path) -> int:
+    from .runners import tune as tuning
+    from .runners.train import Interrupted
+
+    sweep = tuning.load_sweep(sweep_dir)
+    sweep.shared = True
+    with tuning.Stop() as stop:
+        try:
+            tuning.run_worker(sweep, stop)
+        except Interrupted:
+            return EXIT_INTERRUPTED
+    return EXIT_INTERRUPTED if stop else EXIT_OK
+
+
+def _resumable(sweep_dir: Path, trials: int | None):
+    """A sweep to continue: its spec unchanged, no coordinator of it alive."""
+    from .runners import tune as tuning
+
+    sweep = tuning.load_sweep(sweep_dir, trials)
+    if sweep.info.get("status") == "running" and tuning.coordinator_alive(sweep.info):
+        raise tuning.TuneError(f"{sweep_dir} is being run by process {sweep.info.get('pid')}; wait for it or stop it")
+    if sweep.spec_file.is_file():
+        change = tuning.spec_change(sweep.text, sweep.spec_file.read_text(encoding="utf-8"),
+                                    f"{sweep_dir}/spec.yaml", str(sweep.spec_file))
+        if change is not None:
+            raise tuning.TuneError(f"{sweep.spec_file} changed since this sweep started; the difference:\n{change}\n"
+                                   f"to search the changed spec, start a new study: specc tune {sweep.spec_file} "
+                                   f"--sweep-dir NEW_DIR")
+    sweep.write_info(status="running", pid=os.getpid(), trials=sweep.trials)
+    return sweep
+
+
+def _checked_search(spec: Path):
+    """The spec, checked (exit 1), with a search space to run (exit 2 without one). Points of the space that
+    fail the check (E502) do not stop the sweep: they are recorded `invalid` and never train."""
+    from .check import check_document
+    from .loader import load_file
+    from .runners.tune import blocking_errors
+
+    doc, errors = load_file(spec)
+    search = doc.data.get("search") if doc is not None and isinstance(doc.data, dict) else None
+    if doc is not None and isinstance(doc.data, dict) and (not isinstance(search, dict) or not search.get("space")):
+        what = "no `search:` section" if search is None else "an empty search space"
+        raise _usage(f"{spec} has {what}: nothing to tune (see docs/tuning.md)")
+    if doc is None:
+        return _checked(spec).result  # exits: the file cannot be read
+    result = check_document(doc, errors)
+    blocking = blocking_errors(result)
+    if blocking:
+        result.diagnostics = blocking
+        _print_diagnostics(result, sys.stderr)
+        typer.echo(f"{spec}: {len(blocking)} error(s)", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    from .render import diagnostic_text
+
+    for d in result.diagnostics:  # failing points and warnings: said, then recorded as the sweep reaches them
+        typer.echo(diagnostic_text(d, result.doc.source_line(d)), err=True)
+    result.diagnostics = []
+    return result
+
+
+def _dry_run(result, trials: int | None) -> None:
+    """The space, and each checked point's parameters and verdict, without TensorFlow."""
+    from .analysis.search import MAX_CHECKED_POINTS, check_point, count_points, label, points, probe_values
+    from .check import check_document
+    from .runners.tune import target_trials
+
+    search = result.spec.search
+    objective = search.objective
+    values = probe_values(search)
+    total = count_points(values)
+    typer.echo(f"{result.spec.name or result.file}: sampler {search.sampler.type}, pruner {search.pruner.type}, "
+               f"objective {objective.metric} ({objective.resolved_direction}), "
+               f"{target_trials(search, trials)} trial(s)")
+    typer.echo("space:")
+    for key, param in search.space.items():
+        if param.type == "categorical":
+            shown = "[" + ", ".join(label(c) for c in param.choices) + "]"
+        else:
+            shown = f"{param.low}..{param.high}" + (f" step {param.step}" if param.step not in (None, 1) else "") + (
+                " (log)" if param.log else "")
+        typer.echo(f"  {key}: {param.type} {shown}")
+    what = "grid points" if search.sampler.type == "grid" else "points checked (choices and range ends)"
+    typer.echo(f"{what}: {min(total, MAX_CHECKED_POINTS)} of {total}")
+    keys = list(values)
+    for i, values_ in enumerate(points(values, MAX_CHECKED_POINTS)):
+        point = check_point(result.source, values_, check_document, result.budget)
+        verdict = "ok" if point.ok else f"invalid: {point.errors[0].code} {point.errors[0].message}"
+        params = f"{point.params:,} params" if point.params is not None else "? params"
+        typer.echo(f"  {i:>4}  " + "  ".join(f"{k}={label(values_[k])}" for k in keys) + f"  {params}  {verdict}")
 
 
 @app.command()
@@ -691,7 +836,8 @@ def _run_dirs(paths: list[Path]) -> list:
 
 @app.command()
 def compare(
-    runs: List[Path] = typer.Argument(..., help="Two or more run directories; each is compared with the first."),
+    runs: List[Path] = typer.Argument(..., help="Two or more run directories; each is compared with the first.",
+                                      autocompletion=run_dirs),
     output: Path | None = typer.Option(None, "--output", "-o", help="Also draw the learning curves of all runs, "
                                        "overlaid, into this PNG."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -722,7 +868,8 @@ def compare(
 
 @app.command()
 def report(
-    path: Path = typer.Argument(..., help="A run directory (specc train) or a sweep directory (specc tune)."),
+    path: Path = typer.Argument(..., help="A run directory (specc train) or a sweep directory (specc tune).",
+                              autocompletion=run_dirs),
     output: Path = typer.Option(..., "--output", "-o", help="The HTML file to write."),
 ):
     """One self-contained HTML page of a run or a sweep, to read offline, mail or attach to a CI job."""
@@ -739,7 +886,8 @@ def report(
 
 @app.command()
 def track(
-    path: Path = typer.Argument(..., help="A run directory, or a sweep directory (a parent run, a nested run per trial)."),
+    path: Path = typer.Argument(..., help="A run directory, or a sweep directory (a parent run, a nested run per trial).",
+                              autocompletion=run_dirs),
     uri: str | None = typer.Option(None, "--uri", help="Tracking URI (default: the spec's track.uri, then "
                                    "MLFLOW_TRACKING_URI, then MLflow's default)."),
     experiment: str | None = typer.Option(None, "--experiment", help="Experiment (default: track.experiment, then "

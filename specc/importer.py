@@ -57,7 +57,7 @@ KERAS_DEFAULTS: dict[str, Any] = {
     "quantization_config": None, "lora_rank": None, "lora_alpha": None,
     "return_state": False, "stateful": False, "zero_output_for_mask": False, "time_major": False,
     "sparse": False, "ragged": False, "optional": False,
-    "use_gate": False, "attention_axes": None, "sliding_window": None, "flash_attention": None,
+    "use_gate": False, "sliding_window": None, "flash_attention": None,
 }
 # Build information, not arguments: derived from the inputs when the layer is called.
 BUILD_INFO = ("query_shape", "key_shape", "value_shape", "build_input_shape")
@@ -467,12 +467,14 @@ class _Converter:
             self.problem(where, cls, "a Lambda layer runs Python code, which a spec cannot hold (and specc never "
                          "loads code); rebuild it from built-in layers")
             return {"type": cls}
-        registered = entry.get("registered_name")
-        custom = (module and not module.startswith(BUILTIN_MODULES)) or (registered not in (None, cls))
         from .layers import REGISTRY
 
         kind = KIND_OF.get(cls, cls)
         target = REGISTRY.get(kind)
+        # A class of Keras's own beside its applications (ConvNeXt's LayerScale) is known by its module.
+        builtin = module.startswith(BUILTIN_MODULES) or module == getattr(target, "keras_module", None)
+        registered = entry.get("registered_name")
+        custom = (module and not builtin) or (registered not in (None, cls))
         if custom or target is None or getattr(target, "category", "") == "reuse":
             what = f"a custom layer class ({module + '.' + cls if module else registered})" if custom else \
                 f"specc has no {cls} layer kind"
@@ -699,6 +701,10 @@ def _normalize(target, kind: str, key: str, value, rank: int | None, args: dict)
             value = value[0]
         if isinstance(value, int) and rank is not None and value == rank - 1 and value > 0:
             value = -1
+    if key == "attention_axes" and rank is not None and value is not None:
+        axes = [value] if isinstance(value, int) else value
+        if [a if a >= 0 else rank + a for a in axes] == list(range(1, rank - 1)):
+            return None  # what Keras fills in when it builds the layer: every axis between batch and features
     if key == "activation" and value == "linear" and target.model_fields[key].default is None:
         return None  # specc writes no activation as null
     return value

@@ -95,7 +95,7 @@ def fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.4f}" if abs(value) < 1e4 else f"{value:,.0f}"
     if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+        return f"{value:,}" if abs(value) >= 1000 else str(value)
     if isinstance(value, (list, dict)):
         return json.dumps(value)
     return "—" if value is None else str(value)

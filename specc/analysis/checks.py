@@ -256,6 +256,11 @@ def check_lint(spec: Spec, graph: Graph, info: dict[str, NodeInfo], doc: Documen
         if node.layer.kind() in ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianDropout"):
             out.append(doc.error("W403", f"the output '{name}' is a {node.layer.kind()} layer", node.loc,
                                  help="remove it, or move it before the last layer"))
+        shapes = [info[i].shape for i in node.inputs if i in info]
+        if node.layer.kind() == "Dense" and shapes and len(shapes[0]) >= 4:
+            out.append(doc.error("W407", f"the output '{name}' is a Dense layer on a {len(shapes[0])}-D input, so it "
+                                 "predicts one vector per position", node.loc,
+                                 help="add Flatten or GlobalAveragePooling2D before it for one prediction per sample"))
     needed = set(graph.outputs)
     for node in reversed(graph.nodes):
         if node.name in needed:

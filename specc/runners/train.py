@@ -115,17 +115,21 @@ def _class_weight(train, y) -> dict | None:
 
 
 def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None = None, quiet: bool = False,
-              resume: Path | None = None, device: str = "auto", cluster=None) -> tuple[Path, dict]:
+              resume: Path | None = None, device: str = "auto", cluster=None, callbacks: list | None = None,
+              provenance: dict | None = None) -> tuple[Path, dict]:
     """Train; returns (run directory, metrics). Raises RunError for user problems, Interrupted on a signal.
-    `cluster` (distribute.Cluster): this process is one worker of a data-parallel run."""
+    `cluster` (distribute.Cluster): this process is one worker of a data-parallel run. `callbacks`: more Keras
+    callbacks (a sweep's pruning); `provenance`: more keys for run.json (a sweep's trial)."""
     from contextlib import ExitStack
 
     with ExitStack() as scope:  # what holds while this run trains (a resumed run's way of reading its data)
-        return _train_run(scope, result, spec_path, run_dir, quiet, resume, device, cluster)
+        return _train_run(scope, result, spec_path, run_dir, quiet, resume, device, cluster, callbacks or [],
+                          provenance or {})
 
 
 def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path | None, quiet: bool,
-               resume: Path | None, device: str, cluster) -> tuple[Path, dict]:
+               resume: Path | None, device: str, cluster, extra_callbacks: list, provenance: dict
+               ) -> tuple[Path, dict]:
     # --- multi-worker training (distribute.py): join the cluster before Keras is imported ---
     worker = None
     if cluster is not None:
@@ -254,6 +258,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
         "started": info.get("started", started.isoformat()),
         "status": "running",
     })
+    info.update(provenance)
     if worker is not None:  # multi-worker: workers, replicas, engine
         info.update(worker.provenance(train.batch_size))
     if resume is not None:
@@ -271,6 +276,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
             atomic_write_json(run_dir / name, content)
 
     callbacks = make_callbacks(ctx)
+    callbacks[-1:-1] = extra_callbacks  # before the epoch state, which then sees a stop they ask for
     callbacks += tracking_callbacks(ctx, info) if cluster is None or cluster.chief else []  # track: (MLflow)
     data, fit_kw = training_input(x_train, y_train, train.batch_size, seed, first_epoch, train.epochs,
                                   train.shuffle, backend)

@@ -45,6 +45,8 @@ class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, title="specc spec")
 
     specc: Literal[1] = Field(description="Format version of the spec language (currently 1).")
+    extends: str | None = Field(None, description="A base spec this one inherits and overrides (a path relative to "
+                                "this file; docs/graphs.md#extends). Merged before anything else is checked.")
     name: Annotated[str, Field(min_length=1, max_length=128)] | None = Field(
         None, description="Model name; defaults to the file name."
     )

@@ -17,6 +17,7 @@ TEMPLATES: dict[str, str] = {
     "sequence-rnn": "stacked LSTMs over sequences (sklearn digits read row by row, reshape [8, 8])",
     "regression": "MLP with one linear output and mean squared error (sklearn diabetes, labels: raw)",
     "fine-tuning": "a pretrained CNN's frozen convolutions with a new head (writes the base model beside it)",
+    "sweep": "the digits MLP with a search: section over width, optimizer and learning rate (specc tune)",
 }
 
 # Files a template needs beside the spec it writes (relative paths, copied from this package).
