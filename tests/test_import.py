@@ -273,7 +273,6 @@ def test_arguments_a_spec_cannot_express_are_reported():
     problems = _problems(keras.Model(x, y))
     expected = [
         "layer 'x' (InputLayer): a fixed batch size (4)",
-        "layer 'cf' (Conv2D): argument data_format=channels_first",
         "layer 'bn' (BatchNormalization): argument renorm=true",
         "layer 'capped' (Dense): argument kernel_constraint=MaxNorm(max_value=2.0, axis=0)",
         "layer 'ortho' (Dense): argument kernel_regularizer=OrthogonalRegularizer(",

@@ -20,7 +20,6 @@ import os
 
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 
-import typing  # noqa: E402
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -29,7 +28,7 @@ import pytest  # noqa: E402
 
 from specc.check import check_text  # noqa: E402
 from specc.layers import REGISTRY, AnyLayer, ShapeError  # noqa: E402
-from specc.layers.base import ActivationName  # noqa: E402
+from specc.layers.base import ACTIVATIONS as ACTIVATION_NAMES  # noqa: E402
 from specc.layers.core import Input  # noqa: E402
 from specc.lower import keras_model  # noqa: E402
 
@@ -140,7 +139,7 @@ def case(spec: dict, shape: tuple | None = None, dtype: str = "float32", fill: i
     return pytest.param(spec, shape, dtype, fill, id=label, marks=marks)
 
 
-ACTIVATIONS = list(typing.get_args(ActivationName))
+ACTIVATIONS = list(ACTIVATION_NAMES)
 
 CORE = [
     case({"type": "Input", "shape": [4]}),
