@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, did_you_mean, short
+from .extends import project_root
 from .layers.base import snake
 from .layers.models import MAX_REPEAT
 from .loader import Document, load_file
@@ -38,7 +39,9 @@ _USE_KEYS = {"type", "block", "name", "inputs", "with", "repeat", "comment"}
 def needs_expansion(doc: Document) -> bool:
     """Cheap test: plain specs skip this pass entirely."""
     data = doc.data
-    return isinstance(data, dict) and (any(k in data for k in REUSE_KEYS) or "${" in doc.text or "Block" in doc.text)
+    texts = [doc.text, *(d.text for d in doc.sources.values())]  # with the bases of `extends:`
+    return isinstance(data, dict) and (any(k in data for k in REUSE_KEYS) or
+                                       any("${" in t or "Block" in t for t in texts))
 
 
 def is_library(data) -> bool:
@@ -52,7 +55,7 @@ def check_library(doc: Document) -> list[Diagnostic]:
     """A library's includes, its blocks' definitions and its names: what can be checked before a use."""
     ex = _Expander(doc)
     location = doc.location.resolve() if doc.location is not None else None
-    ex.project = _project_root(location.parent if location else Path.cwd().resolve())
+    ex.project = project_root(location.parent if location else Path.cwd().resolve())
     ex._library(doc, [location] if location else [], top=False)
     for name, (body, bdoc, bpath) in ex.blocks.items():
         try:
@@ -91,7 +94,7 @@ class _Expander:
         self.spans: dict = {}
         self.key_spans: dict = {}
         self.origins: dict = {}
-        self.sources: dict[str, Document] = {root.path: root}
+        self.sources: dict[str, Document] = {**root.sources, root.path: root}  # bases of `extends:` too
         self.blocks: dict[str, tuple[Any, Document, tuple]] = {}
         self.models: dict[str, tuple[Any, Document, tuple]] = {}
         self.var_files: list[tuple[Document, dict]] = []  # in precedence order, lowest first
@@ -105,7 +108,7 @@ class _Expander:
         root = self.root
         data = root.data
         location = root.location.resolve() if root.location is not None else None
-        self.project = _project_root(location.parent if location else Path.cwd().resolve())
+        self.project = project_root(location.parent if location else Path.cwd().resolve())
         self._library(root, [location] if location else [], top=True)
         scope = self._vars()
         out: dict = {}
@@ -137,8 +140,9 @@ class _Expander:
         span = doc.spans.get(path)
         if span is not None:
             self.spans[new] = span
-        if doc is not self.root or path != new:
-            self.origins[new] = (doc.path, path)
+        origin = doc.origins.get(path)  # a value the spec inherited (`extends:`): from its base file
+        if origin is not None or doc is not self.root or path != new:
+            self.origins[new] = origin or (doc.path, path)
             self.sources.setdefault(doc.path, doc)
 
     def _key(self, doc: Document, path: tuple, new: tuple) -> None:
@@ -594,9 +598,3 @@ def _number(value):
     return value
 
 
-def _project_root(start: Path) -> Path:
-    """The nearest directory above ``start`` that holds .git or pyproject.toml; else ``start`` itself."""
-    for folder in (start, *start.parents):
-        if (folder / ".git").exists() or (folder / "pyproject.toml").exists():
-            return folder
-    return start

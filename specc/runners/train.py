@@ -265,7 +265,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
         info.setdefault("resumed", []).append({"at": started.isoformat(), "from_epoch": first_epoch})
     atomic_write_json(run_dir / "run.json", info)
 
-    if arrays.classes is not None:
+    if arrays.classes is not None and (spec.data is None or spec.data.target != "input"):  # not an autoencoder's
         atomic_write_json(run_dir / "classes.json", list(arrays.classes))
     for name, content in (getattr(arrays, "artifacts", None) or {}).items():
         if isinstance(content, (bytes, bytearray)):
