@@ -24,6 +24,7 @@ from .diagnostics import Diagnostic, did_you_mean, short
 from .layers.base import snake
 from .layers.models import MAX_REPEAT
 from .loader import Document, load_file
+from .userfiles import project_root
 
 REUSE_KEYS = ("vars", "include", "blocks")
 LIBRARY_KEYS = {"specc", "description", "vars", "include", "blocks", "models"}
@@ -54,7 +55,7 @@ def check_library(doc: Document) -> list[Diagnostic]:
     """A library's includes, its blocks' definitions and its names: what can be checked before a use."""
     ex = _Expander(doc)
     location = doc.location.resolve() if doc.location is not None else None
-    ex.project = _project_root(location.parent if location else Path.cwd().resolve())
+    ex.project = project_root(location.parent if location else Path.cwd().resolve())
     ex._library(doc, [location] if location else [], top=False)
     for name, (body, bdoc, bpath) in ex.blocks.items():
         try:
@@ -109,7 +110,7 @@ class _Expander:
         root = self.root
         data = root.data
         location = root.location.resolve() if root.location is not None else None
-        self.project = _project_root(location.parent if location else Path.cwd().resolve())
+        self.project = project_root(location.parent if location else Path.cwd().resolve())
         self._library(root, [location] if location else [], top=True)
         scope = self._vars()
         out: dict = {}
@@ -621,10 +622,3 @@ def _number(value):
         raise _Bad(f"arithmetic needs numbers. Received: {short(repr(value))}")
     return value
 
-
-def _project_root(start: Path) -> Path:
-    """The nearest directory above ``start`` that holds .git or pyproject.toml; else ``start`` itself."""
-    for folder in (start, *start.parents):
-        if (folder / ".git").exists() or (folder / "pyproject.toml").exists():
-            return folder
-    return start
