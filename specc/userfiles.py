@@ -56,10 +56,11 @@ def outside_project(path: Path, spec_folder: Path) -> str | None:
             f"(pass --allow-outside-project to read it)")
 
 
-def may_quote(path: Path) -> bool:
+def may_quote(path: Path, spec_folder: Path | None = None) -> bool:
     """Whether a message may show what ``path`` holds (a column name, a bad value): only for files inside the
-    project of the working folder. A file elsewhere (say /etc/passwd given as data) is described by position."""
-    root = project_root(Path.cwd().resolve())
+    project of the spec in ``spec_folder`` (default: the working folder). A file elsewhere (say /etc/passwd given
+    as data) is described by position only."""
+    root = project_root(Path(spec_folder or Path.cwd()).resolve())
     try:
         return Path(path).resolve().is_relative_to(root)
     except (OSError, ValueError, RuntimeError):

@@ -110,10 +110,11 @@ class Table:
 
 
 def read_csv(path: Path, *, label, features, delimiter: str = ",", header: bool = True,
-             label_optional: bool = False, new_data: bool = False) -> Table:
+             label_optional: bool = False, new_data: bool = False, spec_folder: Path | None = None) -> Table:
     """Numeric feature columns and (string) label values of a CSV file, with errors naming line and column.
 
-    ``label_optional``: the label column may be absent; ``new_data``: for evaluate or predict, not training."""
+    ``label_optional``: the label column may be absent; ``new_data``: for evaluate or predict, not training.
+    Messages show the file's values and column names only for a file inside the project of ``spec_folder``."""
     import csv
     import math
 
@@ -143,8 +144,8 @@ def read_csv(path: Path, *, label, features, delimiter: str = ",", header: bool 
     width = len(names) if names is not None else (len(rows[0][1]) if rows else 0)
     if names is None:
         names = [str(i) for i in range(width)]
-    if not may_quote(path):  # a file outside the project: say where, never what it holds
-        names = [f"#{i}" for i in range(width)] if header else names
+    quote = may_quote(path, spec_folder)  # a file outside the project: say where, never what it holds
+    shown_names = names if quote or not header else [f"#{i}" for i in range(width)]
 
     def index(column, role) -> int | None:
         if isinstance(column, int):
@@ -154,7 +155,7 @@ def read_csv(path: Path, *, label, features, delimiter: str = ",", header: bool 
             return column
         if column in names:
             return names.index(column)
-        if not may_quote(path):
+        if not quote:
             raise RunError(f"{path}: no column named '{column}' among its {width} columns (a file outside the "
                            f"project: its header is not shown)")
         shown = ", ".join(names[:30]) + (", ..." if len(names) > 30 else "")
@@ -187,18 +188,18 @@ def read_csv(path: Path, *, label, features, delimiter: str = ",", header: bool 
             try:
                 value = float(cell)
             except ValueError:
-                what = "an empty value" if not cell else f"'{cell[:40]}'" if may_quote(path) else "the value"
+                what = "an empty value" if not cell else f"'{cell[:40]}'" if quote else "the value"
                 hint = "" if new_data else "; set data.source.features to choose the columns"
-                raise RunError(f"{path}: line {line}, column '{names[i]}': {what} is not a number (feature columns "
+                raise RunError(f"{path}: line {line}, column '{shown_names[i]}': {what} is not a number (feature columns "
                                f"must be numeric{hint})") from None
             if not math.isfinite(value):
-                raise RunError(f"{path}: line {line}, column '{names[i]}': {cell[:10]} is not a finite number "
+                raise RunError(f"{path}: line {line}, column '{shown_names[i]}': {cell[:10]} is not a finite number "
                                f"(NaN and infinity cannot be trained on)")
             x[r, c] = value
         if y is not None:
             cell = row[label_index].strip()
             if not cell:
-                raise RunError(f"{path}: line {line}, column '{names[label_index]}': the label is empty")
+                raise RunError(f"{path}: line {line}, column '{shown_names[label_index]}': the label is empty")
             y.append(cell)
     columns = [names[i] if header else i for i in feature_index]
     label_column = None if label_index is None else (names[label_index] if header else label_index)
@@ -221,7 +222,7 @@ def _label_values(values: list):
 def _csv(source: CsvSource, base: Path) -> Raw:
     path = _path(source.path, base)
     table = read_csv(path, label=source.label, features=source.features, delimiter=source.delimiter,
-                     header=source.header)
+                     header=source.header, spec_folder=base)
     y = None if table.y is None else _label_values(table.y)
     return Raw(table.x, y, str(path), columns=table.columns, label_column=table.label_column, label_text=table.y)
 
