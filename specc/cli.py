@@ -17,12 +17,13 @@ from typing import List
 import typer
 
 from . import __version__
+from .completion import model_files, run_dirs, spec_paths, template_names
 
 app = typer.Typer(
     name="specc",
     help="Declarative YAML model specs for Keras: check, summarize, build, train, evaluate.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
@@ -65,37 +66,49 @@ def expand_paths(paths: list[str]) -> list[Path]:
     return out
 
 
+STDIN = "-"  # a spec read from standard input (validate, summary, fmt, plot); diagnostics name it <stdin>
+
+
+def _echo_diagnostics(text: str, err: bool = False) -> None:
+    """Diagnostics text, in colour on a terminal (see style.py: NO_COLOR, FORCE_COLOR)."""
+    from .style import colour_enabled, diagnostics_ansi
+
+    painted = colour_enabled(sys.stderr if err else sys.stdout)
+    typer.echo(diagnostics_ansi(text) if painted else text, err=err, color=painted)
+
+
 def _print_diagnostics(result, stream=None) -> None:
     from .render import diagnostic_text
 
     for d in result.diagnostics:
         line = result.doc.source_line(d) if result.doc else None
-        typer.echo(diagnostic_text(d, line), err=stream is sys.stderr)
+        _echo_diagnostics(diagnostic_text(d, line), err=stream is sys.stderr)
 
 
-def _checked(spec: Path, assignments: list[str] = ()):
-    """Check one spec (after --set overrides) for a command that needs a valid one; exit 1 otherwise."""
-    from .check import check_document
-    from .loader import load_file
-    from .overrides import OverrideError, apply
+def _check_path(path: Path, budget: dict | None = None):
+    """`specc validate`'s check of one path, or of standard input for `-`."""
+    from .check import check_file, check_loaded
 
-    doc, errors = load_file(spec)
-    if doc is None:
-        from .check import CheckResult
+    if str(path) != STDIN:
+        return check_file(path, budget=budget)
+    from .loader import load_stream
 
-        result = CheckResult(file=str(spec), diagnostics=errors)
-    else:
-        for assignment in assignments:
-            try:
-                apply(doc, assignment)
-            except OverrideError as e:
-                raise _usage(f"--set {assignment}: {e}")
-        result = check_document(doc, errors)
-    if not result.ok:
-        _print_diagnostics(result, sys.stderr)
-        typer.echo(f"{spec}: {len(result.errors)} error(s)", err=True)
+    doc, errors = load_stream(sys.stdin.buffer, "<stdin>")
+    return check_loaded(doc, errors, "<stdin>", budget=budget)
+
+
+def _checked(spec, assignments: list[str] = ()):
+    """Load and check one spec (after --set overrides) for a command that needs a valid one; exit 1 otherwise."""
+    from .api import SpecError, load
+    from .overrides import OverrideError
+
+    try:
+        return load(sys.stdin, assignments, name="<stdin>") if str(spec) == STDIN else load(spec, assignments)
+    except OverrideError as e:
+        raise _usage(f"--set {e.assignment}: {e}")
+    except SpecError as e:
+        _echo_diagnostics(str(e), err=True)
         raise typer.Exit(EXIT_INVALID)
-    return result
 
 
 FORMATS = ("text", "json", "github", "sarif")
@@ -113,20 +126,10 @@ def _confine(ctx: typer.Context, allow_outside: bool) -> None:
     ctx.call_on_close(lambda: scope.__exit__(None, None, None))
 
 
-def _refuse_if_too_big(result) -> None:
-    """Never start allocating a model whose weights cannot fit in memory."""
-    from .analysis.budget import fits_in_memory
-
-    problem = fits_in_memory(result.spec, result.graph, result.info)
-    if problem:
-        typer.echo(f"specc: error: {problem}", err=True)
-        raise typer.Exit(EXIT_INVALID)
-
-
 @app.command()
 def validate(
     ctx: typer.Context,
-    paths: List[str] = typer.Argument(..., help="Spec files, folders or globs."),
+    paths: List[str] = typer.Argument(..., help="Spec files, folders or globs.", autocompletion=spec_paths),
     format: str = typer.Option("text", "--format", "-f", help="Output format: text, json, github or sarif."),
     strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to a file (json, sarif)."),
@@ -140,7 +143,6 @@ def validate(
 ):
     """Check specs statically (no TensorFlow). Exit 0 valid, 1 invalid, 2 usage error."""
     _confine(ctx, allow_outside)
-    from .check import check_file
     from .diagnostics import CODES, apply_policy
     from .render import github_lines, sarif, validate_json
 
@@ -154,7 +156,9 @@ def validate(
         raise _usage("no spec files found")
     budget = {"max_params": max_params, "max_memory_mb": max_memory_mb, "batch_size": batch_size,
               "max_depth": max_depth}
-    results = [check_file(f, budget=budget) for f in files]
+    if sum(str(f) == STDIN for f in files) > 1:
+        raise _usage("standard input (-) can be read once")
+    results = [_check_path(f, budget) for f in files]
     for r in results:
         r.diagnostics = apply_policy(r.diagnostics, set(ignore), set(error))
     failed = [r for r in results if r.errors or (strict and r.warnings)]
@@ -188,49 +192,42 @@ def validate(
 @app.command()
 def summary(
     ctx: typer.Context,
-    spec: Path = typer.Argument(..., help="The spec file."),
+    spec: Path = typer.Argument(..., help="The spec file.", autocompletion=spec_paths),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     set_: List[str] = typer.Option([], "--set", help="Override a spec value: KEY=VALUE, e.g. vars.width=64."),
     allow_outside: bool = typer.Option(False, "--allow-outside-project", help=OUTSIDE_HELP),
 ):
     """Every layer's output shape and parameters, and the totals, computed statically."""
     _confine(ctx, allow_outside)
-    from .render import shape_text, summary_data
-
-    result = _checked(spec, set_)
-    data = summary_data(result)
+    spec_ = _checked(spec, set_)
     if as_json:
-        typer.echo(json.dumps(data, indent=2))
+        typer.echo(json.dumps(spec_.summary_data(), indent=2))
         return
-    for d in result.warnings:
+    for d in spec_.warnings:
         from .render import diagnostic_text
 
-        typer.echo(diagnostic_text(d, result.doc.source_line(d)), err=True)
-    rows = [(layer["name"], layer["type"], shape_text(layer["output_shape"]), f"{layer['params']:,}")
-            for layer in data["layers"]]
-    heads = ("Layer", "Type", "Output shape", "Params")
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads)]
-    line = "  ".join(h.ljust(w) for h, w in zip(heads, widths))
-    typer.echo(f"Model: {data['name']}")
-    typer.echo(line)
-    typer.echo("-" * len(line))
-    for r in rows:
-        typer.echo("  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]),
-                              r[3].rjust(widths[3])]))
-    typer.echo("-" * len(line))
-    p = data["params"]
-    typer.echo(f"Total params: {p['total']:,}  (trainable: {p['trainable']:,}, non-trainable: {p['non_trainable']:,})")
-    e = data["estimate"]
-    typer.echo(f"Depth: {e['depth']} layers; estimated training memory at batch size {e['batch_size']}: "
-               f"{e['training_mb']:,.1f} MB (weights {e['weights_mb']:,.1f}, gradients and optimizer "
-               f"{e['optimizer_mb']:,.1f}, activations {e['activations_mb']:,.1f})")
+        _echo_diagnostics(diagnostic_text(d, spec_.result.doc.source_line(d)), err=True)
+    _echo_table(spec_.summary())
+
+
+def _echo_table(text: str) -> None:
+    """The summary table, its heading and totals in bold on a terminal."""
+    from .style import colour_enabled, paint
+
+    painted = colour_enabled(sys.stdout)
+    if painted:
+        lines = text.split("\n")
+        lines = [paint(line, "head") if i == 1 or line.startswith(("Model:", "Total params:")) else line
+                 for i, line in enumerate(lines)]
+        text = "\n".join(lines)
+    typer.echo(text, color=painted)
 
 
 @app.command()
 def diff(
     ctx: typer.Context,
-    a: str = typer.Argument(..., help="The old spec: a path or a git revision REV:PATH."),
-    b: str = typer.Argument(..., help="The new spec: a path or a git revision REV:PATH."),
+    a: str = typer.Argument(..., help="The old spec: a path or a git revision REV:PATH.", autocompletion=spec_paths),
+    b: str = typer.Argument(..., help="The new spec: a path or a git revision REV:PATH.", autocompletion=spec_paths),
     format: str = typer.Option("text", "--format", "-f", help="Output format: text, markdown or json."),
     allow_outside: bool = typer.Option(False, "--allow-outside-project", help=OUTSIDE_HELP),
 ):
@@ -262,7 +259,7 @@ def diff(
 @app.command()
 def fmt(
     ctx: typer.Context,
-    paths: List[str] = typer.Argument(..., help="Spec files, folders or globs."),
+    paths: List[str] = typer.Argument(..., help="Spec files, folders or globs.", autocompletion=spec_paths),
     check: bool = typer.Option(False, "--check", help="Only report files that are not formatted (exit 1)."),
     allow_outside: bool = typer.Option(False, "--allow-outside-project", help=OUTSIDE_HELP),
 ):
@@ -271,6 +268,10 @@ def fmt(
     from .fmt import FormatError, format_file_text
     from .runners.files import atomic_write_text
 
+    if STDIN in paths:
+        if len(paths) > 1:
+            raise _usage("standard input (-) is formatted on its own, not with files")
+        raise typer.Exit(_fmt_stdin(check))
     files = expand_paths(paths)
     if not files:
         raise _usage("no spec files found")
@@ -286,8 +287,7 @@ def fmt(
         if new is None:
             from .render import diagnostic_text
 
-            for d in diagnostics:
-                typer.echo(diagnostic_text(d), err=True)
+            _echo_diagnostics("\n".join(diagnostic_text(d) for d in diagnostics), err=True)
             typer.echo(f"{path}: not formatted: the spec is invalid", err=True)
             bad += 1
         elif new != text:
@@ -302,20 +302,46 @@ def fmt(
     raise typer.Exit(EXIT_INVALID if bad or (check and changed) else EXIT_OK)
 
 
+def _fmt_stdin(check: bool) -> int:
+    """`specc fmt -`: the formatted spec on standard output (with --check, only whether it would change)."""
+    from .fmt import FormatError, format_file_text
+    from .loader import MAX_BYTES, decode
+    from .render import diagnostic_text
+
+    text, diagnostics = decode(sys.stdin.buffer.read(MAX_BYTES + 1), "<stdin>")
+    new = None
+    if text is not None:
+        try:
+            new, diagnostics = format_file_text(text, "<stdin>")
+        except FormatError as e:
+            typer.echo(f"<stdin>: error: {e}", err=True)
+            return EXIT_INVALID
+    if new is None:
+        _echo_diagnostics("\n".join(diagnostic_text(d) for d in diagnostics), err=True)
+        typer.echo("<stdin>: not formatted: the spec is invalid", err=True)
+        return EXIT_INVALID
+    if check:
+        if new != text:
+            typer.echo("would reformat <stdin>")
+        return EXIT_INVALID if new != text else EXIT_OK
+    typer.echo(new, nl=False)
+    return EXIT_OK
+
+
 @app.command()
 def plot(
     ctx: typer.Context,
-    spec: Path = typer.Argument(..., help="The spec file."),
+    spec: Path = typer.Argument(..., help="The spec file.", autocompletion=spec_paths),
     output: Path = typer.Option(..., "--output", "-o", help="Diagram file: .mmd/.md (Mermaid), .svg or .png."),
     allow_outside: bool = typer.Option(False, "--allow-outside-project", help=OUTSIDE_HELP),
 ):
     """Draw the architecture (no TensorFlow, no Graphviz needed)."""
     _confine(ctx, allow_outside)
-    from .plot import PlotError, write_diagram
+    from .plot import PlotError
 
-    result = _checked(spec)
+    spec_ = _checked(spec)
     try:
-        write_diagram(result, output)
+        spec_.plot(output)
     except PlotError as e:
         raise _usage(str(e))
     typer.echo(f"wrote {output}")
@@ -323,7 +349,7 @@ def plot(
 
 @app.command()
 def init(
-    template: str | None = typer.Argument(None, help="Template name (see --list)."),
+    template: str | None = typer.Argument(None, help="Template name (see --list).", autocompletion=template_names),
     output: Path | None = typer.Option(None, "--output", "-o", help="Where to write the spec."),
     list_: bool = typer.Option(False, "--list", help="List the templates."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
@@ -347,30 +373,47 @@ def init(
     for path in [output, *extra]:
         if path.exists() and not force:
             raise _usage(f"{path} exists (use --force to overwrite)")
+    from .jsonschema import with_modeline
     from .runners.files import atomic_write_bytes, atomic_write_text
 
     for rel, path in zip(EXTRA_FILES.get(template, []), extra):
         atomic_write_bytes(path, template_file(rel))
         typer.echo(f"wrote {path}")
-    atomic_write_text(output, template_text(template))
+    _write_schema_beside(output, force)
+    atomic_write_text(output, with_modeline(template_text(template)))
     typer.echo(f"wrote {output}; next: specc summary {output}")
+
+
+def _write_schema_beside(spec: Path, force: bool) -> None:
+    """The JSON Schema that the spec's modeline names, beside it (kept if there, unless --force)."""
+    from .jsonschema import SCHEMA_FILE, schema_text
+    from .runners.files import atomic_write_text
+
+    path = spec.parent / SCHEMA_FILE
+    if path.exists() and not force:
+        return
+    atomic_write_text(path, schema_text())
+    typer.echo(f"wrote {path} (the spec language's JSON Schema, for editors: see docs/editors.md)")
 
 
 @app.command()
 def build(
-    spec: Path = typer.Argument(..., help="The spec file."),
+    spec: Path = typer.Argument(..., help="The spec file.", autocompletion=spec_paths),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the model (.keras)."),
     set_: List[str] = typer.Option([], "--set", help="Override a spec value: KEY=VALUE, e.g. vars.width=64."),
 ):
     """Compile the spec to an untrained Keras model; it loads with plain keras.saving.load_model."""
     if output.suffix != ".keras":
         raise _usage("the output file must end in .keras")
-    result = _checked(spec, set_)
-    from .lower import keras_model
+    spec_ = _checked(spec, set_)
+    from .runners import RunError
     from .runners.files import atomic_keras_save
 
-    _refuse_if_too_big(result)
-    model = keras_model(result)
+    try:
+        model = spec_.build()
+    except RunError as e:
+        typer.echo(f"specc: error: {e}", err=True)
+        raise typer.Exit(EXIT_INVALID)
     atomic_keras_save(model, output)
     typer.echo(f"wrote {output} ({model.count_params():,} params)")
 
@@ -378,10 +421,10 @@ def build(
 @app.command()
 def schema(output: Path | None = typer.Option(None, "--output", "-o", help="Write to a file instead of stdout.")):
     """The JSON Schema of the spec language (for editors and other tools)."""
-    from .jsonschema import spec_schema
+    from .jsonschema import schema_text
     from .runners.files import atomic_write_text
 
-    text = json.dumps(spec_schema(), indent=2) + "\n"
+    text = schema_text()
     if output is None:
         typer.echo(text, nl=False)
     else:
@@ -400,18 +443,22 @@ def _unexpected(e: Exception, what: str) -> typer.Exit:
 
 @app.command()
 def train(
-    spec: Path | None = typer.Argument(None, help="The spec file (not needed with --resume)."),
+    spec: Path | None = typer.Argument(None, help="The spec file (not needed with --resume).",
+                                     autocompletion=spec_paths),
     run_dir: Path | None = typer.Option(None, "--run-dir", help="Where to write the run (default runs/NAME-TIME)."),
     epochs: int | None = typer.Option(None, "--epochs", min=1, help="Override train.epochs."),
     set_: List[str] = typer.Option([], "--set", help="Override a spec value: KEY=VALUE, e.g. train.batch_size=64."),
     device: str = typer.Option("auto", "--device", help="cpu, gpu or auto."),
     fast: bool = typer.Option(False, "--fast", help="The fast preset: mixed precision and XLA where they measured faster "
                               "(train.fast; see docs/performance.md)."),
-    resume: Path | None = typer.Option(None, "--resume", help="Continue an interrupted run directory."),
+    resume: Path | None = typer.Option(None, "--resume", help="Continue an interrupted run directory.",
+                                       autocompletion=run_dirs),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only errors and the final summary."),
     as_json: bool = typer.Option(False, "--json", help="Print the final metrics as JSON on stdout."),
     workers: int | None = typer.Option(None, "--workers", help="Train data-parallel on N local worker processes "
                                        "(see docs/distributed.md)."),
+    track: str | None = typer.Option(None, "--track", help="Also log the run to a tracking server: mlflow (the "
+                                     "spec's track: section, or MLFLOW_TRACKING_URI; see docs/runs.md)."),
 ):
     """Train the spec's model on its data and write a run directory. Exit 130 when interrupted (resumable)."""
     if device not in ("auto", "cpu", "gpu"):
@@ -428,9 +475,15 @@ def train(
         raise _usage("give a spec file (or --resume RUN_DIR)")
     else:
         spec_path = spec
+    if track not in (None, "mlflow"):
+        raise _usage(f"unknown tracker '{track}' (choose mlflow)")
+    if track is not None and resume is not None:
+        raise _usage("--resume continues a run as it was configured (its spec's track: section)")
     assignments = list(set_) + ([f"train.epochs={epochs}"] if epochs is not None else []) + (
-        ["train.fast=true"] if fast else [])
-    result = _checked(spec_path, assignments)
+        ["train.fast=true"] if fast else []) + ([f"track.type={track}"] if track else [])
+    from .api import RunError, check_size
+
+    result = _checked(spec_path, assignments).result
     if resume is not None:
         from .runners.rundir import already_complete
 
@@ -438,7 +491,21 @@ def train(
         if done:  # a finished run is left byte for byte as it is
             typer.echo(f"specc: {done}", err=True)
             raise typer.Exit(EXIT_OK)
-    _refuse_if_too_big(result)
+    try:
+        check_size(result)
+    except RunError as e:
+        typer.echo(f"specc: error: {e}", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    if result.spec.track is not None:
+        from .runners.tracking import require_mlflow
+
+        try:
+            require_mlflow()
+        except RunError as e:
+            raise _usage(str(e))
+    if result.spec.search is not None and resume is None and not (quiet or as_json):
+        typer.echo(f"note: {spec_path} has a `search:` section; this trains the values written in the spec "
+                   f"(`specc tune {spec_path}` runs the search)", err=True)
     # --- multi-worker training (runners/distribute.py, docs/distributed.md) ---
     from .runners import distribute
 
@@ -468,7 +535,6 @@ def train(
             raise typer.Exit(EXIT_INVALID)
         raise typer.Exit(distribute.launch_local(sys.argv[1:], n_workers, target, device))
     # ---
-    from .runners import RunError
     from .runners.train import Interrupted, train_run
 
     try:
@@ -496,8 +562,148 @@ def train(
 
 
 @app.command()
+def tune(
+    spec: Path | None = typer.Argument(None, help="A spec with a `search:` section (not needed with --resume)."),
+    trials: int | None = typer.Option(None, "--trials", min=1, help="How many trials (default: search.trials, "
+                                      "or every point of a grid)."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=64, help="Local worker processes sharing the study."),
+    storage: str | None = typer.Option(None, "--storage", help="Study storage: a database URL (postgresql://...) "
+                                       "shared by several machines, or journal:FILE (default: in the sweep dir)."),
+    study: str | None = typer.Option(None, "--study", help="The study's name (default: the spec's name)."),
+    sweep_dir: Path | None = typer.Option(None, "--sweep-dir", help="Where to write the sweep (default "
+                                          "sweeps/NAME-TIME)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the points (or the space) with parameter counts "
+                                 "and verdicts; train nothing (no TensorFlow)."),
+    resume: Path | None = typer.Option(None, "--resume", help="Continue an interrupted sweep directory."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and the final leaderboard's path."),
+    worker: Path | None = typer.Option(None, "--worker", hidden=True, help="Run as one worker of a sweep."),
+):
+    """Search the spec's `search:` space with Optuna: every point checked, every trial a run directory.
+    Exit 0 done, 1 invalid spec, 2 usage (storage, study, sweep directory), 130 interrupted (resumable)."""
+    from .runners import tune as tuning
+
+    try:
+        if worker is not None:
+            raise typer.Exit(_tune_worker(worker))
+        if resume is not None:
+            if spec is not None or storage or study or sweep_dir is not None or dry_run:
+                raise _usage("--resume continues a sweep as it was asked for: give only --resume DIR "
+                             "(and --trials, --jobs)")
+            sweep = _resumable(resume, trials)
+        else:
+            if spec is None:
+                raise _usage("give a spec with a `search:` section (or --resume SWEEP_DIR)")
+            result = _checked_search(spec)
+            if dry_run:
+                _dry_run(result, trials)
+                return
+            from datetime import datetime
+
+            from .render import model_name
+
+            target = sweep_dir or Path("sweeps") / f"{model_name(result)}-{datetime.now():%Y%m%d-%H%M%S}"
+            sweep = tuning.new_sweep(spec, result, target, trials, storage, study)
+        code, _ = tuning.run_sweep(sweep, jobs=jobs, quiet=quiet, resume=resume is not None)
+    except tuning.TuneError as e:
+        raise _usage(str(e))
+    raise typer.Exit(code)
+
+
+def _tune_worker(sweep_dir: Path) -> int:
+    from .runners import tune as tuning
+    from .runners.train import Interrupted
+
+    sweep = tuning.load_sweep(sweep_dir)
+    sweep.shared = True
+    with tuning.Stop() as stop:
+        try:
+            tuning.run_worker(sweep, stop)
+        except Interrupted:
+            return EXIT_INTERRUPTED
+    return EXIT_INTERRUPTED if stop else EXIT_OK
+
+
+def _resumable(sweep_dir: Path, trials: int | None):
+    """A sweep to continue: its spec unchanged, no coordinator of it alive."""
+    from .runners import tune as tuning
+
+    sweep = tuning.load_sweep(sweep_dir, trials)
+    if sweep.info.get("status") == "running" and tuning.coordinator_alive(sweep.info):
+        raise tuning.TuneError(f"{sweep_dir} is being run by process {sweep.info.get('pid')}; wait for it or stop it")
+    if sweep.spec_file.is_file():
+        change = tuning.spec_change(sweep.text, sweep.spec_file.read_text(encoding="utf-8"),
+                                    f"{sweep_dir}/spec.yaml", str(sweep.spec_file))
+        if change is not None:
+            raise tuning.TuneError(f"{sweep.spec_file} changed since this sweep started; the difference:\n{change}\n"
+                                   f"to search the changed spec, start a new study: specc tune {sweep.spec_file} "
+                                   f"--sweep-dir NEW_DIR")
+    sweep.write_info(status="running", pid=os.getpid(), trials=sweep.trials)
+    return sweep
+
+
+def _checked_search(spec: Path):
+    """The spec, checked (exit 1), with a search space to run (exit 2 without one). Points of the space that
+    fail the check (E502) do not stop the sweep: they are recorded `invalid` and never train."""
+    from .check import check_document
+    from .loader import load_file
+    from .runners.tune import blocking_errors
+
+    doc, errors = load_file(spec)
+    search = doc.data.get("search") if doc is not None and isinstance(doc.data, dict) else None
+    if doc is not None and isinstance(doc.data, dict) and (not isinstance(search, dict) or not search.get("space")):
+        what = "no `search:` section" if search is None else "an empty search space"
+        raise _usage(f"{spec} has {what}: nothing to tune (see docs/tuning.md)")
+    if doc is None:
+        return _checked(spec).result  # exits: the file cannot be read
+    result = check_document(doc, errors)
+    blocking = blocking_errors(result)
+    if blocking:
+        result.diagnostics = blocking
+        _print_diagnostics(result, sys.stderr)
+        typer.echo(f"{spec}: {len(blocking)} error(s)", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    from .render import diagnostic_text
+
+    for d in result.diagnostics:  # failing points and warnings: said, then recorded as the sweep reaches them
+        typer.echo(diagnostic_text(d, result.doc.source_line(d)), err=True)
+    result.diagnostics = []
+    return result
+
+
+def _dry_run(result, trials: int | None) -> None:
+    """The space, and each checked point's parameters and verdict, without TensorFlow."""
+    from .analysis.search import MAX_CHECKED_POINTS, check_point, count_points, label, points, probe_values
+    from .check import check_document
+    from .runners.tune import target_trials
+
+    search = result.spec.search
+    objective = search.objective
+    values = probe_values(search)
+    total = count_points(values)
+    typer.echo(f"{result.spec.name or result.file}: sampler {search.sampler.type}, pruner {search.pruner.type}, "
+               f"objective {objective.metric} ({objective.resolved_direction}), "
+               f"{target_trials(search, trials)} trial(s)")
+    typer.echo("space:")
+    for key, param in search.space.items():
+        if param.type == "categorical":
+            shown = "[" + ", ".join(label(c) for c in param.choices) + "]"
+        else:
+            shown = f"{param.low}..{param.high}" + (f" step {param.step}" if param.step not in (None, 1) else "") + (
+                " (log)" if param.log else "")
+        typer.echo(f"  {key}: {param.type} {shown}")
+    what = "grid points" if search.sampler.type == "grid" else "points checked (choices and range ends)"
+    typer.echo(f"{what}: {min(total, MAX_CHECKED_POINTS)} of {total}")
+    keys = list(values)
+    for i, values_ in enumerate(points(values, MAX_CHECKED_POINTS)):
+        point = check_point(result.source, values_, check_document, result.budget)
+        verdict = "ok" if point.ok else f"invalid: {point.errors[0].code} {point.errors[0].message}"
+        params = f"{point.params:,} params" if point.params is not None else "? params"
+        typer.echo(f"  {i:>4}  " + "  ".join(f"{k}={label(values_[k])}" for k in keys) + f"  {params}  {verdict}")
+
+
+@app.command()
 def evaluate(
-    run_dir: Path = typer.Argument(..., help="A run directory written by `specc train`."),
+    run_dir: Path = typer.Argument(..., help="A run directory written by `specc train`.", autocompletion=run_dirs),
     data: Path | None = typer.Option(None, "--data", help="Evaluate on this data file instead of the test split."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
@@ -521,7 +727,7 @@ def evaluate(
 
 @app.command()
 def predict(
-    run_dir: Path = typer.Argument(..., help="A run directory written by `specc train`."),
+    run_dir: Path = typer.Argument(..., help="A run directory written by `specc train`.", autocompletion=run_dirs),
     input: Path = typer.Argument(..., help="Inputs: .npz, .npy, .csv or an image file/folder."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write predictions (.npy, .npz: one array per output, or .csv)."),
 ):
@@ -541,7 +747,7 @@ def predict(
 
 @app.command()
 def export(
-    run_dir: Path = typer.Argument(..., help="A run directory written by `specc train`."),
+    run_dir: Path = typer.Argument(..., help="A run directory written by `specc train`.", autocompletion=run_dirs),
     format: str = typer.Option(..., "--format", "-f", help="savedmodel, tflite or onnx."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write it (a folder for savedmodel)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing OUT."),
@@ -579,12 +785,14 @@ def export(
 
 @app.command(name="import")
 def import_(
-    model: Path = typer.Argument(..., help="A .keras file, or a JSON config written by model.to_json()."),
+    model: Path = typer.Argument(..., help="A .keras file, or a JSON config written by model.to_json().",
+                             autocompletion=model_files),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the spec (.yaml or .yml)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ):
     """Turn a Keras model into a spec (no TensorFlow). Exit 1, writing nothing, if a spec cannot express it."""
-    from .importer import ImportFailure, import_model
+    from .importer import ImportFailure
+    from .importing import import_model
     from .runners.files import atomic_write_text
 
     if output.suffix not in (".yaml", ".yml"):
@@ -601,12 +809,146 @@ def import_(
             typer.echo(f"{model}: error: {problem}", err=True)
         typer.echo(f"{model}: not imported ({len(imported.problems)} error(s)); nothing written", err=True)
         raise typer.Exit(EXIT_INVALID)
-    atomic_write_text(output, imported.text)
+    from .jsonschema import with_modeline
+
+    _write_schema_beside(output, force)
+    atomic_write_text(output, with_modeline(imported.text))
     result = imported.result
     typer.echo(f"wrote {output} ({len(result.graph.nodes)} layers, {result.params.total:,} params); "
                f"next: specc summary {output}")
 
 
+@app.command()
+def runs(
+    paths: List[Path] = typer.Argument(None, help="Run or sweep directories, or folders holding them (default: runs/).",
+                                       autocompletion=run_dirs),
+    sort: str | None = typer.Option(None, "--sort", help="Sort by a column or metric (accuracy = test_accuracy; "
+                                    "metrics best first, started newest first)."),
+    reverse: bool = typer.Option(False, "--reverse", help="Reverse the order."),
+    status: List[str] = typer.Option([], "--status", help="Only runs with this status (repeatable): completed, "
+                                     "running, interrupted, stopped, pruned, invalid, failed, broken."),
+    format: str = typer.Option("text", "--format", "-f", help="text, json, markdown or csv."),
+):
+    """A table of runs: status, time, epochs, parameters, test metrics and the spec values that differ."""
+    from . import runs as R
+
+    if format not in ("text", "json", "markdown", "csv"):
+        raise _usage(f"unknown format '{format}' (choose text, json, markdown or csv)")
+    for s in status:
+        if s not in R.STATUSES:
+            from .diagnostics import did_you_mean
+
+            hint = did_you_mean(s, R.STATUSES)
+            raise _usage(f"unknown status '{s}'" + (f"; {hint}" if hint else "") + f" (choose {', '.join(R.STATUSES)})")
+    for path in paths or []:
+        if not path.is_dir():
+            raise _usage(f"{path}: {'not a folder' if path.exists() else 'no such folder'}")
+    found, notes = R.find_runs(paths or [Path("runs")])
+    if status:
+        found = [run for run in found if run.short_status in status]
+    columns, rows = R.table(found)
+    if sort is not None:
+        key = R.sort_key(sort, columns)
+        if key is None and rows:
+            raise _usage(f"--sort {sort}: no such column (columns: {', '.join(columns)})")
+        rows = R.sort_rows(rows, key, reverse) if key else rows
+    else:
+        rows = R.sort_rows(rows, "started", reverse=not reverse)  # oldest first: the newest is nearest the prompt
+    notes += R.run_notes(found)
+    if format == "json":
+        typer.echo(json.dumps(R.as_json(columns, rows, found, notes), indent=2))
+        return
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
+    if not rows:
+        typer.echo("no runs", err=True)
+        return
+    text = {"text": R.as_text, "markdown": R.as_markdown, "csv": R.as_csv}[format](columns, rows)
+    typer.echo(text, nl=False)
+
+
+def _run_dirs(paths: list[Path]) -> list:
+    """Read run directories named on the command line; exit 2 for one that is not a run."""
+    from .runs import RUN_FILE, read_run
+
+    found = []
+    for path in paths:
+        if not (path / RUN_FILE).is_file():
+            raise _usage(f"{path} is not a run directory (no {RUN_FILE})")
+        run = read_run(path)
+        if not run.info:
+            raise _usage(f"{path}: {run.notes[0]}")
+        found.append(run)
+    return found
+
+
+@app.command()
+def compare(
+    runs: List[Path] = typer.Argument(..., help="Two or more run directories; each is compared with the first."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Also draw the learning curves of all runs, "
+                                       "overlaid, into this PNG."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """What differs between runs: spec, data, environment, and the results with their deltas."""
+    from . import compare as C
+
+    if len(runs) < 2:
+        raise _usage("give two or more run directories")
+    if output is not None and output.suffix.lower() != ".png":
+        raise _usage("the curves file must end in .png")
+    found = _run_dirs(runs)
+    comparison = C.compare(found)
+    typer.echo(json.dumps(C.as_json(comparison), indent=2) if as_json else C.as_text(comparison), nl=False)
+    if as_json:
+        typer.echo()
+    if output is not None:
+        from .runners.files import atomic_write_bytes
+        from .runners.plots import overlaid_curves
+
+        png = overlaid_curves({label: run.history() for label, run in zip(comparison.labels, found)})
+        if png is None:
+            typer.echo("specc: no learning curves to draw (no history.json)", err=True)
+        else:
+            atomic_write_bytes(output, png)
+            typer.echo(f"wrote {output}", err=True)
+
+
+@app.command()
+def report(
+    path: Path = typer.Argument(..., help="A run directory (specc train) or a sweep directory (specc tune)."),
+    output: Path = typer.Option(..., "--output", "-o", help="The HTML file to write."),
+):
+    """One self-contained HTML page of a run or a sweep, to read offline, mail or attach to a CI job."""
+    from .report import ReportError, write_report
+
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise _usage("the report file must end in .html")
+    try:
+        write_report(path, output)
+    except ReportError as err:
+        raise _usage(str(err))
+    typer.echo(f"wrote {output}")
+
+
+@app.command()
+def track(
+    path: Path = typer.Argument(..., help="A run directory, or a sweep directory (a parent run, a nested run per trial)."),
+    uri: str | None = typer.Option(None, "--uri", help="Tracking URI (default: the spec's track.uri, then "
+                                   "MLFLOW_TRACKING_URI, then MLflow's default)."),
+    experiment: str | None = typer.Option(None, "--experiment", help="Experiment (default: track.experiment, then "
+                                          "the spec's name)."),
+):
+    """Log a finished run (or sweep) to MLflow from its directory: params, every epoch, test metrics, files."""
+    from .runners import RunError
+    from .runners.tracking import log_directory
+
+    try:
+        logs = log_directory(path, uri=uri, experiment=experiment)
+    except RunError as e:
+        raise _usage(str(e))
+    raise typer.Exit(EXIT_INVALID if any(log.problems for log in logs) else EXIT_OK)
+
+
 def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    app()
+    app(prog_name="specc")

@@ -42,7 +42,8 @@ _CODES = (
     Code("E002", "not-text", "The file is not UTF-8 text (binary data or another encoding)."),
     Code("E003", "file-too-large", "The file is larger than the loader accepts."),
     # YAML.
-    Code("E010", "yaml-syntax", "The file is not well-formed YAML."),
+    Code("E010", "yaml-syntax", "The file is not well-formed YAML; where the layout is the likely cause (a key "
+         "deeper or shallower than its siblings, a tab, no space after ':'), the help line says which."),
     Code("E011", "duplicate-key", "A mapping has the same key twice; YAML loaders would silently keep one."),
     Code("E012", "alias", "YAML anchors and aliases (&x / *x) are not allowed in specs."),
     Code("E013", "unknown-tag", "An explicit YAML tag (such as !!python/object) that specc does not accept."),
@@ -67,7 +68,7 @@ _CODES = (
     Code("E100", "unknown-key", "A key that this part of the spec does not have."),
     Code("E101", "missing-key", "A required key is missing."),
     Code("E102", "invalid-value", "A value has the wrong type or is out of range."),
-    Code("E103", "unknown-layer", "The layer type is not one specc knows."),
+    Code("E103", "unknown-layer", "The layer type is not one specc knows; the help line names the closest types."),
     Code("E104", "unsupported-version", "The spec's format version (`specc:`) is not supported."),
     # Graph.
     Code("E200", "duplicate-name", "Two layers have the same name."),
@@ -105,6 +106,14 @@ _CODES = (
     Code("E410", "budget-params", "The model has more parameters than the budget allows."),
     Code("E411", "budget-memory", "The estimated training memory exceeds the budget."),
     Code("E412", "budget-depth", "The model is deeper than the budget allows."),
+    # The search space (`search:`, specc tune).
+    Code("E500", "search-key", "A `search.space` key names no value of the spec (or a variable it does not have)."),
+    Code("E501", "search-value", "A value of the search space is refused by the field it sets (its type or range)."),
+    Code("E502", "search-point", "Points of the search space give a spec that fails the static check (shapes, "
+         "loss, budget): reported once per failure with the values that cause it and how many points fail."),
+    Code("E503", "search-objective", "The search objective names a quantity that training does not log."),
+    Code("W504", "search-unchecked", "The search space has more points than `specc validate` checks one by one; "
+         "the rest are checked when `specc tune` reaches them.", Severity.WARNING),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _CODES}
@@ -112,6 +121,10 @@ CODES: dict[str, Code] = {c.code: c for c in _CODES}
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """One problem the checker found: its ``code`` (E102, W405; docs/errors.md), ``severity``, ``message``, the
+    ``file`` and its ``line`` and ``column`` (1-based; None when the problem has no position; ``span`` is the
+    whole range), the YAML ``path`` (``layers[3].units``) and a ``help`` hint (or None)."""
+
     code: str
     message: str
     file: str | None = None
@@ -124,7 +137,18 @@ class Diagnostic:
 
     @property
     def name(self) -> str:
+        """The code's name in docs/errors.md (``invalid-value`` for E102)."""
         return CODES[self.code].name
+
+    @property
+    def line(self) -> int | None:
+        """The 1-based line the diagnostic points at (None when it has no position)."""
+        return self.span.line if self.span is not None else None
+
+    @property
+    def column(self) -> int | None:
+        """The 1-based column the diagnostic points at (None when it has no position)."""
+        return self.span.col if self.span is not None else None
 
 
 def diag(code: str, message: str, **kw) -> Diagnostic:
@@ -139,14 +163,20 @@ def short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def closest(word: str, choices) -> str | None:
-    """The choice a misspelt ``word`` most likely meant, or None (case-insensitive)."""
-    if not isinstance(word, str):
-        return None
+def _lowered(choices) -> dict[str, str]:
+    """The string choices by their lower-case spelling (the first of those spelt alike)."""
     lowered: dict[str, str] = {}
     for c in choices:
         if isinstance(c, str):
             lowered.setdefault(c.lower(), c)
+    return lowered
+
+
+def closest(word: str, choices) -> str | None:
+    """The choice a misspelt ``word`` most likely meant, or None (case-insensitive)."""
+    if not isinstance(word, str):
+        return None
+    lowered = _lowered(choices)
     if word.lower() in lowered:
         return lowered[word.lower()]
     prefixed = [c for low, c in lowered.items() if len(word) >= 3 and low.startswith(word.lower())]
@@ -154,6 +184,29 @@ def closest(word: str, choices) -> str | None:
         return prefixed[0]
     close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[close[0]] if close else None
+
+
+def closest_names(word: str, choices, n: int = 3) -> list[str]:
+    """Up to ``n`` choices a misspelt ``word`` may have meant, best first (case-insensitive): the exact one alone,
+    else the names it begins (shortest first), else difflib's closest."""
+    if not isinstance(word, str):
+        return []
+    lowered = _lowered(choices)
+    low = word.lower()
+    if low in lowered:
+        return [lowered[low]]
+    prefixed = sorted((c for k, c in lowered.items() if len(word) >= 3 and k.startswith(low)), key=lambda c: (len(c), c))
+    if prefixed:
+        return prefixed[:n]
+    close = difflib.get_close_matches(low, list(lowered), n=n, cutoff=0.6)
+    best = difflib.SequenceMatcher(None, low, close[0]).ratio() if close else 0
+    return [lowered[k] for k in close if difflib.SequenceMatcher(None, low, k).ratio() >= best - 0.1]
+
+
+def quoted_choices(names: list[str]) -> str:
+    """'A', 'B' or 'C'."""
+    shown = [f"'{name}'" for name in names]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + f" or {shown[-1]}"
 
 
 def did_you_mean(word: str, choices) -> str | None:
@@ -188,9 +241,23 @@ def format_path(path: tuple) -> str:
 
 
 class SpecError(Exception):
-    """Raised by library entry points when a spec has errors."""
+    """A spec with errors. ``diagnostics`` holds every problem found (errors and warnings, each with its
+    code, file, line, column, message and help); ``str()`` is the text the ``specc`` command prints."""
 
-    def __init__(self, diagnostics: list[Diagnostic]):
-        self.diagnostics = diagnostics
-        first = diagnostics[0] if diagnostics else None
-        super().__init__(first.message if first else "invalid spec")
+    def __init__(self, diagnostics: list[Diagnostic], text: str | None = None):
+        self.diagnostics = list(diagnostics)
+        self.text = text if text is not None else "\n".join(d.message for d in self.diagnostics)
+        super().__init__(self.text or "invalid spec")
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        """The diagnostics that are errors."""
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+    def __str__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        from .style import diagnostics_html
+
+        return diagnostics_html(self.text)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .check import CheckResult, check_text
 from .layers.base import GRAPH_FIELDS, fmt_shape
+from .overrides import flatten
 
 
 @dataclass
@@ -67,16 +68,6 @@ def read_source(ref: str, cwd: Path | None = None) -> tuple[str, str]:
 
 def _args(layer) -> dict:
     return layer.model_dump(mode="json", exclude=set(GRAPH_FIELDS) - {"inputs"}, exclude_none=True)
-
-
-def _flatten(data, prefix="") -> dict:
-    out = {}
-    if isinstance(data, dict):
-        for k, v in data.items():
-            out.update(_flatten(v, f"{prefix}.{k}" if prefix else k))
-    else:
-        out[prefix] = data
-    return out
 
 
 def _key(node) -> tuple:
@@ -136,7 +127,7 @@ def diff_results(a: CheckResult, b: CheckResult) -> SpecDiff:
 
     def settings(r: CheckResult) -> dict:
         data = r.spec.model_dump(mode="json", exclude={"layers"}, exclude_none=True)
-        return _flatten(data)
+        return flatten(data)
 
     sa, sb = settings(a), settings(b)
     delta = {k: [sa.get(k), sb.get(k)] for k in sorted(set(sa) | set(sb)) if sa.get(k) != sb.get(k)}

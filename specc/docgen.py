@@ -1,11 +1,13 @@
 """Generate the reference pages in docs/ from the code, so they cannot drift.
 
-    python -m specc.docgen          # rewrite docs/spec-reference.md, docs/errors.md, docs/specc.schema.json
+    python -m specc.docgen          # rewrite docs/spec-reference.md, docs/errors.md, docs/specc.schema.json,
+                                    # docs/gallery.md and the generated sections of hand-written pages
     python -m specc.docgen --check  # exit 1 if they are stale (tests run this)
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -22,8 +24,9 @@ from .schema.train import Train
 CATEGORIES = [
     ("core", "Core"),
     ("convolution", "Convolution"),
-    ("pooling", "Pooling and upsampling"),
-    ("reshaping", "Padding, cropping and permuting"),
+    ("pooling", "Pooling"),
+    ("resampling", "Resampling: upsampling, padding and cropping"),
+    ("reshaping", "Permuting axes"),
     ("normalization", "Normalization"),
     ("activation", "Activation layers"),
     ("regularization", "Noise and regularization"),
@@ -206,6 +209,10 @@ def spec_reference() -> str:
         out += [f"#### `type: {model.model_fields['type'].annotation.__args__[0]}`", "", _doc(model), "",
                 *_fields_table(model, skip=frozenset({"type"})), ""]
     out += ["### `window`", "", _doc(Window), "", *_fields_table(Window), ""]
+    from .schema.track import Track
+
+    out += ["## `track`", "", _doc(Track), "", *_fields_table(Track), ""]
+    out += _search_reference()
     out += [
         "## Layers",
         "",
@@ -225,6 +232,23 @@ def spec_reference() -> str:
             table = _fields_table(model, skip=base)
             out += (table if len(table) > 2 else ["No arguments besides the common ones."]) + [""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _search_reference() -> list[str]:
+    from .analysis.search import MAX_CHECKED_POINTS
+    from .schema.search import Categorical, FloatRange, IntRange, Objective, Pruner, Sampler, Search
+
+    out = ["## `search`", "", _doc(Search), "", *_fields_table(Search), "",
+           f"`specc validate` checks the space: every key names a value of the spec, every value fits the field it "
+           f"sets, and the spec of every point (a grid's points, or the categorical choices with both ends of "
+           f"each range) passes the static check, up to {MAX_CHECKED_POINTS} points.", ""]
+    for title, model in (("objective", Objective), ("sampler", Sampler), ("pruner", Pruner)):
+        out += [f"### `{title}`", "", _doc(model), "", *_fields_table(model), ""]
+    out += ["### The space", "", "Each key is a spec key path, as for `--set`; each value one of:", ""]
+    for model in (Categorical, IntRange, FloatRange):
+        name = model.model_fields["type"].annotation.__args__[0]
+        out += [f"#### `type: {name}`", "", _doc(model), "", *_fields_table(model, skip=frozenset({"type"})), ""]
+    return out
 
 
 def errors_reference() -> str:
@@ -313,12 +337,83 @@ def gallery() -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def templates_table() -> str:
+    """docs/diagrams-and-templates.md's table of `specc init` templates, from specc/templates/."""
+    from .check import check_file
+    from .templates import TEMPLATES
+
+    folder = Path(__file__).resolve().parent / "templates"
+    out = ["| template | what it is | data | parameters |", "|---|---|---|---|"]
+    for name, summary in TEMPLATES.items():
+        result = check_file(folder / f"{name}.yaml", display=f"specc/templates/{name}.yaml")
+        source = result.spec.data.source
+        data = f"scikit-learn `{source.name}`" if source.type == "sklearn" else f"`{source.type}`"
+        out.append(f"| `{name}` | {summary} | {data} | {result.params.total:,} |")
+    return "\n".join(out) + "\n"
+
+
 def json_schema() -> str:
-    import json
+    from .jsonschema import schema_text
 
-    from .jsonschema import spec_schema
+    return schema_text()
 
-    return json.dumps(spec_schema(), indent=2) + "\n"
+
+def _signature(obj, drop_self: bool = False) -> str:
+    """``(source: Source, overrides: Iterable[str] = (), *, name: str | None = None) -> Spec``."""
+    import inspect
+
+    sig = inspect.signature(obj)
+    parts, star = [], False
+    for p in sig.parameters.values():
+        if drop_self and p.name == "self":
+            continue
+        if p.kind is p.KEYWORD_ONLY and not star:
+            parts.append("*")
+            star = True
+        text = p.name
+        if p.annotation is not p.empty:
+            text += f": {p.annotation}"
+        if p.default is not p.empty:
+            text += f" = {p.default!r}"
+        parts.append(text)
+    ret = f" -> {sig.return_annotation}" if sig.return_annotation is not sig.empty else ""
+    return f"({', '.join(parts)}){ret}"
+
+
+def _docstring(obj) -> str:
+    import inspect
+
+    text = inspect.getdoc(obj) or ""
+    text = re.sub(r":(?:class|func|meth|attr):`~?([^`]+)`", r"`\1`", text)
+    return re.sub(r"``([^`]+)``", r"`\1`", text)
+
+
+def python_reference() -> str:
+    """docs/python.md: the hand-written guide, then the reference of every public name (from their docstrings)."""
+    import inspect
+
+    import specc
+
+    from . import api
+
+    root = Path(__file__).resolve().parent.parent
+    page = (root / "docs" / "python.md").read_text() if (root / "docs" / "python.md").is_file() else ""
+    marker = "<!-- Generated by `python -m specc.docgen` from specc/api.py; do not edit below by hand. -->"
+    out = [page.split(marker)[0].rstrip() + "\n", marker, ""]
+    for name, obj in [*((n, getattr(api, n)) for n in specc.__all__), ("diagnostics.Diagnostic", api.Diagnostic)]:
+        short = name.rsplit(".", 1)[-1]
+        if inspect.isclass(obj):
+            out += [f"### `specc.{name}`", "", _docstring(obj), ""]
+            for attr, member in vars(obj).items():
+                if attr.startswith("_"):
+                    continue
+                if isinstance(member, property):
+                    out += [f"#### `{short}.{attr}`", "", _docstring(member), ""]
+                elif inspect.isfunction(member):
+                    out += [f"#### `{short}.{attr}{_signature(member, drop_self=True)}`", "", _docstring(member), ""]
+        else:
+            out += [f"### `specc.{name}{_signature(obj)}`", "", _docstring(obj), ""]
+    return "\n".join(out).rstrip() + "\n"
 
 
 PAGES = {
@@ -326,14 +421,39 @@ PAGES = {
     "docs/errors.md": errors_reference,
     "docs/specc.schema.json": json_schema,
     "docs/gallery.md": gallery,
+    "docs/python.md": python_reference,
 }
+
+
+# Generated parts of hand-written pages: the text between `<!-- generated: KEY ... -->` and
+# `<!-- end generated: KEY -->` is replaced.
+SECTIONS = {
+    "docs/diagrams-and-templates.md": {"templates": templates_table},
+}
+
+
+def fill_sections(text: str, sections: dict) -> str:
+    """``text`` with each generated section's body made afresh; a page that lost its markers is an error."""
+    import re
+
+    for key, make in sections.items():
+        begin = f"<!-- generated: {key} by `python -m specc.docgen`; do not edit by hand -->\n"
+        end = f"<!-- end generated: {key} -->"
+        pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
+        found = pattern.search(text)
+        if found is None:
+            raise SystemExit(f"docgen: the markers of the generated section '{key}' are missing")
+        text = text[:found.start()] + begin + make() + end + text[found.end():]
+    return text
 
 
 def main(argv: list[str]) -> int:
     root = Path(__file__).resolve().parent.parent
     check = "--check" in argv
     stale = []
-    for rel, make in PAGES.items():
+    pages = {**PAGES, **{rel: (lambda rel=rel: fill_sections((root / rel).read_text(), SECTIONS[rel]))
+                         for rel in SECTIONS}}
+    for rel, make in pages.items():
         path = root / rel
         text = make()
         if check:

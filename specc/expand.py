@@ -436,7 +436,7 @@ class _Expander:
         if name not in self.checked_blocks:
             from pydantic import ValidationError
 
-            from .check import schema_diagnostics
+            from .schema.errors import schema_diagnostics
             from .schema.reuse import BlockDef
 
             try:

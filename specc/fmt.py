@@ -15,6 +15,9 @@ Comments stay attached to the key or item they follow.
 from __future__ import annotations
 
 import io
+import json
+import math
+import re
 from typing import get_args
 
 from pydantic import BaseModel
@@ -217,3 +220,86 @@ def format_file_text(text: str, path: str = "<string>") -> tuple[str | None, lis
     if errors or after.data != before.data:
         raise FormatError(f"{path}: formatting would change the spec's meaning; please report this")
     return new, []
+
+
+# -- writing a spec given as data (`specc import`) ---------------------------------------------------
+_PLAIN_SCALAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+_SPECIAL_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
+
+
+def spec_yaml(spec: dict, comments=()) -> str:
+    """A spec given as plain data (what its YAML loads to) as YAML text in the canonical layout: the comment
+    lines first, each layer on one line where it fits, the ones that do not fit in block style."""
+    lines = [f"# {c}" for c in comments]
+    for key, value in spec.items():
+        if key in ("layers",):
+            lines.append(f"{key}:")
+            lines += _layer_lines(value, 2, WIDTH)
+        elif key == "models":
+            lines.append("models:")
+            for name, body in value.items():
+                lines.append(f"  {_scalar(name)}:")
+                for k, v in body.items():
+                    if k == "layers":
+                        lines.append("    layers:")
+                        lines += _layer_lines(v, 6, WIDTH)
+                    else:
+                        lines.append(f"    {k}: {_flow(v)}")
+        else:
+            lines.append(f"{key}: {_flow(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _layer_lines(layers: list, indent: int, width: int) -> list[str]:
+    pad = " " * indent
+    out = []
+    for layer in layers:
+        if isinstance(layer, str) or indent + 2 + len(_flow_text(layer)) <= width:
+            out.append(f"{pad}- {_flow(layer)}")
+            continue
+        first = True
+        for k, v in layer.items():
+            lead = f"{pad}- " if first else f"{pad}  "
+            first = False
+            out += _block_value(lead, k, v, indent + 2, width)
+    return out
+
+
+def _block_value(lead: str, key: str, value, indent: int, width: int) -> list[str]:
+    if isinstance(value, dict) and value and indent + 2 + len(_flow_text(value)) > width:
+        lines = [f"{lead}{key}:"]
+        for k, v in value.items():
+            lines += _block_value(" " * (indent + 2), k, v, indent + 2, width)
+        return lines
+    return [f"{lead}{key}: {_flow(value)}"]
+
+
+def _flow(value) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_scalar(k)}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    return _scalar(value)
+
+
+def _scalar(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ".nan"
+        if math.isinf(value):
+            return ".inf" if value > 0 else "-.inf"
+        text = repr(value)
+        if "e" in text and "." not in text.split("e")[0]:
+            mantissa, exponent = text.split("e")
+            text = f"{mantissa}.0e{exponent}"
+        return text
+    text = str(value)
+    if _PLAIN_SCALAR.match(text) and text.lower() not in _SPECIAL_WORDS:
+        return text
+    return json.dumps(text)

@@ -1,4 +1,7 @@
-"""`specc import`: an existing Keras model as a readable spec. Pure Python: json and zipfile, no Keras.
+"""A Keras model's config read as data, and converted to a spec's data. Pure Python: json and zipfile, no Keras.
+
+Used by `specc import` (specc/importing.py, which writes and checks the spec) and by the checker for
+``type: Model, path: ...`` (specc/analysis/reuse.py); it imports neither the checker nor the formatter.
 
 The model's config is read as data (``config.json`` inside a .keras zip, or the JSON of
 ``model.to_json()``) and never given to a Keras deserializer. Each Keras layer class maps to the
@@ -11,7 +14,7 @@ channels_first``, a Lambda or custom layer, a call argument such as ``training=F
 dropped. Nested models become ``models:`` entries used by ``type: Model`` nodes, and a layer called
 more than once becomes ``type: Shared`` nodes after its first call.
 
-API (the checker also uses the first two to read ``type: Model, path: ...`` statically):
+API:
 
 - ``read_model_config(path) -> dict``: the serialized model (``{"class_name", "config", ...}``) from a
   .keras file, a JSON file, or a run directory holding ``model.keras``; :class:`ImportFailure` with a
@@ -20,10 +23,8 @@ API (the checker also uses the first two to read ``type: Model, path: ...`` stat
   loads to: ``{"specc": 1, "name", "models", "layers", "outputs"}``) and the problems found;
   ImportFailure for a malformed config.
 - ``import_layer(serialized, input_rank=None) -> (layer, problems)``: one serialized layer.
-- ``to_yaml(spec, source=None) -> str``: the spec as readable YAML, in ``specc fmt``'s layout.
-- ``import_model(path) -> Imported``: all of the above, then the written text is checked as
-  ``specc validate`` checks it, and its static output shapes are compared with the shapes Keras
-  recorded in the config; any difference is a problem too.
+- ``convert(config) -> (spec, problems, names)``: as import_config, with the spec name of each top-level
+  Keras call; ``recorded_shapes(config)``: the shapes Keras recorded for those calls.
 """
 
 from __future__ import annotations
@@ -93,10 +94,9 @@ INIT_ARGS = {
 INIT_IGNORED = {"seed": None, "input_axes": None, "output_axes": None}
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
-_SPECIAL_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
 
 
-class ImportFailure(Exception):
+class ImportFailure(ValueError):
     """The file is not a Keras model that can be read (missing, corrupt, not a model). One line."""
 
 
@@ -111,14 +111,6 @@ class Problem:
     def __str__(self) -> str:
         where = f"layer '{self.layer}'" if self.layer else "the model"
         return f"{where} ({self.kind}): {self.message}"
-
-
-@dataclass
-class Imported:
-    spec: dict
-    problems: list[Problem]
-    text: str | None = None  # the YAML, when there were no problems
-    result: Any = None  # the static check of the text (specc.check.CheckResult)
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -193,7 +185,7 @@ def _zip_config(path: Path) -> bytes:
 def import_config(config: dict) -> tuple[dict, list[Problem]]:
     """The spec (plain data, as its YAML loads) for a serialized Keras model, and what it cannot express.
     Raises ImportFailure for a config that is not what Keras writes."""
-    spec, problems, _ = _convert(config)
+    spec, problems, _ = convert(config)
     return spec, problems
 
 
@@ -204,7 +196,7 @@ def import_layer(serialized: dict, input_rank: int | None = None) -> tuple[dict,
     return conv.layer(serialized, where, input_rank, []), conv.problems
 
 
-def _convert(config: dict) -> tuple[dict, list[Problem], dict]:
+def convert(config: dict) -> tuple[dict, list[Problem], dict]:
     """The spec, the problems, and the spec name of each top-level Keras call ((layer, node index) -> name).
     A config that is not what Keras writes (a hand-edited or hostile file) raises ImportFailure."""
     try:
@@ -790,12 +782,12 @@ def _default_name(layer: dict | str) -> str:
 def _assign_names(nodes: list[_Node], referenced: set) -> None:
     """Final names. A name is written when another layer refers to it, or when specc's automatic
     naming (dense, dense_1, ...) would not give it; the others are left to that naming."""
-    from .analysis.graph import _unique
+    from .layers.base import unique_name
 
     def simulate(explicit):
         taken = {n.want for n, e in zip(nodes, explicit) if e}
         tried: dict[str, int] = {}
-        return [n.want if e else _unique(n.base, taken, tried) for n, e in zip(nodes, explicit)]
+        return [n.want if e else unique_name(n.base, taken, tried) for n, e in zip(nodes, explicit)]
 
     # A Keras name a spec cannot hold (a leading digit, a space) becomes the nearest one it can.
     taken = {n.want for n in nodes if n.want is not None}
@@ -856,134 +848,8 @@ def _toposort(nodes: list[_Node]) -> list[_Node]:
     return out
 
 
-# -- writing ------------------------------------------------------------------------------------
-def to_yaml(spec: dict, source: str | None = None) -> str:
-    """The spec as readable YAML in `specc fmt`'s layout, with a header saying where it came from."""
-    from .fmt import WIDTH
-
-    lines = []
-    what = f" from {Path(source).name}" if source else ""
-    lines.append(f"# Imported{what} by `specc import`: Keras model '{spec.get('name')}'.")
-    lines.append("# Layer names are Keras's; arguments equal to specc's defaults are left out.")
-    for key, value in spec.items():
-        if key in ("layers",):
-            lines.append(f"{key}:")
-            lines += _layer_lines(value, 2, WIDTH)
-        elif key == "models":
-            lines.append("models:")
-            for name, body in value.items():
-                lines.append(f"  {_scalar(name)}:")
-                for k, v in body.items():
-                    if k == "layers":
-                        lines.append("    layers:")
-                        lines += _layer_lines(v, 6, WIDTH)
-                    else:
-                        lines.append(f"    {k}: {_flow(v)}")
-        else:
-            lines.append(f"{key}: {_flow(value)}")
-    return "\n".join(lines) + "\n"
-
-
-def _layer_lines(layers: list, indent: int, width: int) -> list[str]:
-    from .fmt import _flow_text
-
-    pad = " " * indent
-    out = []
-    for layer in layers:
-        if isinstance(layer, str) or indent + 2 + len(_flow_text(layer)) <= width:
-            out.append(f"{pad}- {_flow(layer)}")
-            continue
-        first = True
-        for k, v in layer.items():
-            lead = f"{pad}- " if first else f"{pad}  "
-            first = False
-            out += _block_value(lead, k, v, indent + 2, width)
-    return out
-
-
-def _block_value(lead: str, key: str, value, indent: int, width: int) -> list[str]:
-    from .fmt import _flow_text
-
-    if isinstance(value, dict) and value and indent + 2 + len(_flow_text(value)) > width:
-        lines = [f"{lead}{key}:"]
-        for k, v in value.items():
-            lines += _block_value(" " * (indent + 2), k, v, indent + 2, width)
-        return lines
-    return [f"{lead}{key}: {_flow(value)}"]
-
-
-def _flow(value) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_scalar(k)}: {_flow(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_flow(v) for v in value) + "]"
-    return _scalar(value)
-
-
-def _scalar(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ".nan"
-        if math.isinf(value):
-            return ".inf" if value > 0 else "-.inf"
-        text = repr(value)
-        if "e" in text and "." not in text.split("e")[0]:
-            mantissa, exponent = text.split("e")
-            text = f"{mantissa}.0e{exponent}"
-        return text
-    text = str(value)
-    if _PLAIN.match(text) and text.lower() not in _SPECIAL_WORDS:
-        return text
-    return json.dumps(text)
-
-
-# -- the whole command ------------------------------------------------------------------------
-def import_model(path, source: str | None = None) -> Imported:
-    """Read, convert, write and check: the spec text when nothing is lost, the problems otherwise.
-    Raises ImportFailure for a file that is not a readable model."""
-    config = read_model_config(path)
-    spec, problems, names = _convert(config)
-    imported = Imported(spec, list(problems))
-    if problems:
-        return imported
-    text = to_yaml(spec, source or str(path))
-    from .check import check_text
-
-    result = check_text(text, str(Path(source or path).with_suffix(".yaml").name))
-    imported.result = result
-    for d in result.errors:
-        where = _layer_at(spec, d.loc)
-        imported.problems.append(Problem(where[0], where[1], f"the imported spec does not check: {d.message}"))
-    if result.ok:
-        imported.problems += _shape_problems(config, names, result)
-    if not imported.problems:
-        imported.text = text
-    return imported
-
-
-def _layer_at(spec: dict, loc) -> tuple[str, str]:
-    node: Any = spec
-    name, kind = "", "spec"
-    for part in loc or ():
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            break
-        if isinstance(node, dict) and "type" in node:
-            name, kind = str(node.get("name", "")), str(node["type"])
-        elif isinstance(node, str) and part != "type":
-            kind = node
-    return name, kind
-
-
-def _shape_problems(config: dict, names: dict, result) -> list[Problem]:
-    """Where specc's static output shape differs from the shape Keras recorded for the same tensor
+def recorded_shapes(config: dict) -> dict[tuple, Any]:
+    """The output shape Keras recorded for each (layer, call index) that another layer is called on
     (a functional config records the shape of every tensor a layer is called on)."""
     recorded: dict[tuple, Any] = {}
     for e in (config.get("config") or {}).get("layers") or []:
@@ -993,14 +859,4 @@ def _shape_problems(config: dict, names: dict, result) -> list[Problem]:
                 _tensors(call, found)
                 for history, shape in found:
                     recorded[(str(history[0]), int(history[1]))] = shape
-    out = []
-    for key, shape in recorded.items():
-        name = names.get(key)
-        if name is None or name not in (result.info or {}) or not isinstance(shape, list):
-            continue
-        ours = list(result.info[name].shape)
-        if ours != shape:
-            node = result.graph.by_name[name]
-            out.append(Problem(name, node.layer.kind(), f"specc computes the output shape {tuple(ours)}, but Keras "
-                               f"recorded {tuple(shape)}"))
-    return out
+    return recorded

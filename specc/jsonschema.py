@@ -13,6 +13,10 @@ from .schema import Spec
 from .schema.compile import LOSS_ALIASES, LOSSES, OPTIMIZERS
 
 SCHEMA_ID = "https://specc.dev/schema/v1.json"
+# What `specc init` and `specc import` write: the schema as a file beside the spec, named by a modeline that
+# yaml-language-server (VS Code, Neovim, Helix, ...) reads, relative to the spec (docs/editors.md).
+SCHEMA_FILE = "specc.schema.json"
+MODELINE = f"# yaml-language-server: $schema={SCHEMA_FILE}"
 
 
 def _with_short_form(node: dict, names: list[str], description: str) -> dict:
@@ -59,5 +63,29 @@ def spec_schema() -> dict:
     if "oneOf" in compile_props["loss"]:
         compile_props["loss"]["anyOf"] = compile_props["loss"].pop("oneOf")
     compile_props["loss"] = _with_short_form(compile_props["loss"], loss_names, "A loss name.")
+    _search_short_forms(schema["$defs"])
     schema = _allow_variables(schema)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
+
+
+def schema_text() -> str:
+    """The schema as the JSON file `specc schema` writes."""
+    import json
+
+    return json.dumps(spec_schema(), indent=2) + "\n"
+
+
+def with_modeline(text: str) -> str:
+    """Spec text whose first line names the schema for editors."""
+    return f"{MODELINE}\n{text}"
+
+
+def _search_short_forms(defs: dict) -> None:
+    """`sampler: grid`, `pruner: median`, and a bare list for a categorical choice in the space."""
+    search = defs["Search"]["properties"]
+    for key, model in (("sampler", "Sampler"), ("pruner", "Pruner")):
+        names = list(defs[model]["properties"]["type"]["enum"])
+        search[key] = _with_short_form(search[key], names, f"A {key} name.")
+    space = search["space"]["additionalProperties"]
+    search["space"]["additionalProperties"] = {"anyOf": [space, {"type": "array", "minItems": 1,
+                                                                  "description": "The choices (categorical)."}]}

@@ -32,6 +32,7 @@ from yaml.reader import Reader as _Reader
 from yaml.scanner import Scanner as _Scanner
 
 from .diagnostics import Diagnostic, Span, diag, format_path, short
+from .yaml_hints import indentation_hint
 
 
 class PurePythonParser(_Reader, _Scanner, _PyParser):
@@ -219,39 +220,228 @@ class _Frame:
 
 def load_text(text: str, path: str = "<string>") -> tuple[Document, list[Diagnostic]]:
     """Build a Document from YAML text. Never raises for bad input."""
-    doc = Document(path=path, text=text)
-    errors: list[Diagnostic] = []
+    builder = _Builder(text, path)
+    builder.build()
+    return builder.doc, builder.errors
 
-    def err(code, message, span=None, loc=(), **kw):
-        errors.append(diag(code, message, file=path, span=span, path=format_path(loc) or None, loc=loc, **kw))
 
-    bad = _unencodable(text)
-    if bad is not None:
-        line, col = _line_col(text, bad)
-        err("E002", f"the text holds a lone surrogate (U+{ord(text[bad]):04X}), which is not Unicode text",
-            Span(line, col, line, col + 1), help="save the file as UTF-8")
-        return doc, errors
+class _Builder:
+    """Builds a Document from the parser's events, one method per kind of event; every problem is a
+    diagnostic in ``errors``."""
 
-    tab = _leading_tab(text)
-    last = _line_col(text, len(text))  # where the text ends: no span goes past it
-    stack: list[_Frame] = []
-    root_set = False
-    documents = 0
-    skip = 0  # depth of a subtree being skipped (complex keys)
-    skipped = 0  # index in errors of the complex key's diagnostic
-    nodes = 0
-    aliases: dict[str, int] = {}  # anchor name -> index in errors of the diagnostic for its first alias
-    alias_uses: dict[str, int] = {}  # anchor name -> how many aliases name it
+    def __init__(self, text: str, path: str):
+        self.text, self.path = text, path
+        self.doc = Document(path=path, text=text)
+        self.errors: list[Diagnostic] = []
+        self.last = _line_col(text, len(text))  # where the text ends: no span goes past it
+        self.stack: list[_Frame] = []
+        self.root_set = False
+        self.documents = 0
+        self.skip = 0  # depth of a subtree being skipped (complex keys)
+        self.skipped = 0  # index in errors of the complex key's diagnostic
+        self.nodes = 0
+        self.aliases: dict[str, int] = {}  # anchor name -> index in errors of the diagnostic for its first alias
+        self.alias_uses: dict[str, int] = {}  # anchor name -> how many aliases name it
 
-    def place(value, span, start_mark):
+    def err(self, code, message, span=None, loc=(), **kw):
+        self.errors.append(diag(code, message, file=self.path, span=span, path=format_path(loc) or None, loc=loc,
+                                **kw))
+
+    def span(self, start, end) -> Span:
+        return _span(start, end, self.last)
+
+    def build(self) -> None:
+        bad = _unencodable(self.text)
+        if bad is not None:
+            line, col = _line_col(self.text, bad)
+            self.err("E002", f"the text holds a lone surrogate (U+{ord(self.text[bad]):04X}), which is not Unicode "
+                     "text", Span(line, col, line, col + 1), help="save the file as UTF-8")
+            return
+        try:
+            parser = _Parser(self.text)  # the pure-Python reader checks every character here
+            while not self.event(parser.get_event()):
+                pass
+        except yaml.MarkedYAMLError as e:
+            if self.syntax_error(e):
+                return
+        except yaml.reader.ReaderError as e:
+            self.reader_error(e)
+        except yaml.YAMLError as e:  # pragma: no cover - every parser error is one of the above
+            self.err("E010", f"YAML syntax error: {e}")
+        except RecursionError:  # pragma: no cover - the depth cap comes first
+            self.err("E014", "the document nests too deeply")
+        self.finish()
+
+    def finish(self) -> None:
+        for anchor, index in self.aliases.items():
+            more = self.alias_uses[anchor] - 1
+            if more and index < len(self.errors):
+                d = self.errors[index]
+                self.errors[index] = replace(d, message=f"{d.message} ({more} more use{'s' if more > 1 else ''} "
+                                             f"of '*{anchor}' not shown)")
+        if not self.errors and not self.root_set:
+            self.doc.data = None
+
+    # -- events ------------------------------------------------------------
+    def event(self, event) -> bool:
+        """Handle one parser event; True when reading stops."""
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            self.err("E003", f"the document has more than {MAX_NODES:,} nodes; specs are far smaller",
+                     self.span(event.start_mark, event.end_mark))
+            return True
+        kind = type(event)
+        if kind in _FRAMING:
+            return self.frame_event(event)
+        if self.skip:
+            self.skip_event(event)
+            return False
+        return _CONTENT[kind](self, event)
+
+    def frame_event(self, event) -> bool:
+        """The stream's and documents' starts and ends: one document only."""
+        if isinstance(event, yaml.StreamEndEvent):
+            return True
+        if isinstance(event, yaml.DocumentStartEvent):
+            self.documents += 1
+            if self.documents > 1:
+                self.err("E015", "the file holds more than one YAML document (a second '---')",
+                         self.span(event.start_mark, event.end_mark),
+                         help="a spec is one document; remove the '---' line and everything after it, or split the "
+                              "file")
+                return True
+        return False
+
+    def collection_end(self, event) -> bool:
+        frame = self.stack.pop()
+        self.place(frame.container, self.span(frame.start, event.end_mark))
+        return False
+
+    def skip_event(self, event) -> None:
+        """An event inside a complex key, which is skipped."""
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            self.skip += 1
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            self.skip -= 1
+            if not self.skip:  # the whole key is known now: point at all of it
+                whole = self.span(event.start_mark, event.end_mark)
+                first = self.errors[self.skipped].span
+                self.errors[self.skipped] = replace(self.errors[self.skipped], span=Span(
+                    first.line, first.col, whole.end_line, whole.end_col))
+
+    def _top(self) -> tuple[_Frame | None, bool, tuple]:
+        """The open collection, whether it expects a key next, and its path."""
+        top = self.stack[-1] if self.stack else None
+        return top, top is not None and top.is_map and top.key is None, (top.path if top else ())
+
+    def alias(self, event) -> bool:
+        top, expecting_key, cur = self._top()
+        span = self.span(event.start_mark, event.end_mark)
+        anchor = event.anchor
+        self.alias_uses[anchor] = self.alias_uses.get(anchor, 0) + 1
+        if anchor not in self.aliases:  # one diagnostic per anchor: a bomb holds thousands of aliases
+            self.aliases[anchor] = len(self.errors)
+            if expecting_key:
+                self.err("E012", f"alias '*{anchor}' used as a key", span, cur,
+                         help="write the key out; specs do not use anchors and aliases")
+            elif top is not None and top.is_map and top.key == "<<":
+                self.err("E012", f"merge key '<<: *{anchor}' is not allowed", span, _child_loc(top),
+                         help="write the keys out; specs do not use anchors, aliases or merge keys")
+            else:
+                self.err("E012", f"alias '*{anchor}' is not allowed", span, _child_loc(top),
+                         help="write the value out; specs do not use anchors and aliases")
+        if top is not None and top.is_map and top.key == "<<":
+            self.doc.refused.add(top.path)  # the mapping lacks what the merge would have added
+        if expecting_key:
+            top.key, top.key_span = _DROP, span
+            return False
+        self.doc.refused.add(_child_loc(top))
+        self.place(None, span)
+        return False
+
+    def scalar(self, event) -> bool:
+        top, expecting_key, cur = self._top()
+        span = self.span(event.start_mark, event.end_mark)
+        if event.style == '"' and _unencodable(event.value) is not None:
+            # "\ud800": libyaml refuses the escape; the pure-Python scanner makes a lone surrogate.
+            self.err("E010", "YAML syntax error: found invalid Unicode character escape code", span)
+            return True
+        loc = cur if expecting_key else _child_loc(top)
+        value, refused = self.scalar_value(event, span, loc)
+        if expecting_key:
+            # Keys are names: their text is the key, whatever it would resolve to.
+            top.key = _DROP if refused else event.value
+            top.key_span = span
+            return False
+        if refused:
+            self.doc.refused.add(loc)
+        self.place(value, span)
+        return False
+
+    def scalar_value(self, event, span: Span, loc: tuple) -> tuple[Any, bool]:
+        """A scalar's value, and whether it was refused (a diagnostic says why)."""
+        tag = event.tag
+        if tag is None or tag == "!":
+            try:
+                return (resolve_plain(event.value) if event.implicit[0] and tag is None else event.value), False
+            except IntegerTooLarge:
+                self.err("E102", _too_large(event.value), span, loc)
+                return None, True
+        if tag in _SCALAR_TAGS:
+            try:
+                return _resolve_tagged(tag, event.value), False
+            except IntegerTooLarge:
+                self.err("E102", _too_large(event.value), span, loc)
+                return None, True
+            except _TagMismatch as e:
+                self.err("E013", str(e), span, loc, help=f"remove the tag or write a valid {_short_tag(tag)}")
+                return event.value, True
+        if tag in _COLLECTION_TAGS:
+            self.err("E013", f"tag '{_short_tag(tag)}' does not fit a scalar", span, loc, help="remove the tag")
+        else:
+            self.err("E013", f"tag '{_short_tag(tag)}' is not allowed", span, loc,
+                     help="specs never construct objects; remove the tag")
+        return event.value, True
+
+    def collection_start(self, event) -> bool:
+        top, expecting_key, cur = self._top()
+        is_map = isinstance(event, yaml.MappingStartEvent)
+        span = self.span(event.start_mark, event.end_mark)
+        if expecting_key:
+            self.err("E016", "a mapping key must be a plain name, not a list or mapping", span, cur,
+                     help="write the key as a plain name, such as `units:`")
+            self.skip, self.skipped = 1, len(self.errors) - 1
+            top.key, top.key_span = _DROP, None
+            return False
+        wanted = _CORE + ("map" if is_map else "seq")
+        if event.tag not in (None, "!", wanted):
+            self.collection_tag_error(event.tag, is_map, span, _child_loc(top))
+            self.doc.refused.add(_child_loc(top))
+        if len(self.stack) >= MAX_DEPTH:
+            # No path: it would be MAX_DEPTH parts long; the position says where.
+            self.err("E014", f"the document nests deeper than {MAX_DEPTH} levels", span,
+                     help="specs need only a few levels; is a bracket or indentation runaway?")
+            return True
+        self.stack.append(_Frame({} if is_map else [], _child_loc(top), event.start_mark, is_map))
+        return False
+
+    def collection_tag_error(self, tag, is_map, span, loc):
+        kind = "mapping" if is_map else "list"
+        if tag in _SCALAR_TAGS or tag in _COLLECTION_TAGS:
+            self.err("E013", f"tag '{_short_tag(tag)}' does not fit a {kind}", span, loc, help="remove the tag")
+        else:
+            self.err("E013", f"tag '{_short_tag(tag)}' is not allowed", span, loc,
+                     help="specs never construct objects; remove the tag")
+
+    def place(self, value, span) -> tuple | None:
         """Attach a finished value to its parent; returns its path."""
-        nonlocal root_set
-        if not stack:
+        doc = self.doc
+        if not self.stack:
             doc.data = value
-            root_set = True
+            self.root_set = True
             doc.spans[()] = span
             return ()
-        top = stack[-1]
+        top = self.stack[-1]
         if top.is_map:
             key = top.key
             top.key = None
@@ -261,8 +451,8 @@ def load_text(text: str, path: str = "<string>") -> tuple[Document, list[Diagnos
             if key in top.container:
                 first = doc.key_spans.get(child)
                 where = f" (first at line {first.line})" if first else ""
-                err("E011", f"duplicate key '{short(key)}'{where}", top.key_span, child,
-                    help="remove one of them; YAML loaders silently keep only one")
+                self.err("E011", f"duplicate key '{short(key)}'{where}", top.key_span, child,
+                         help="remove one of them; YAML loaders silently keep only one")
             else:
                 top.container[key] = value
                 doc.spans[child] = span
@@ -273,152 +463,11 @@ def load_text(text: str, path: str = "<string>") -> tuple[Document, list[Diagnos
         doc.spans[child] = span
         return child
 
-    def collection_tag_error(tag, is_map, span, loc):
-        kind = "mapping" if is_map else "list"
-        if tag in _SCALAR_TAGS or tag in _COLLECTION_TAGS:
-            err("E013", f"tag '{_short_tag(tag)}' does not fit a {kind}", span, loc, help="remove the tag")
-        else:
-            err("E013", f"tag '{_short_tag(tag)}' is not allowed", span, loc,
-                help="specs never construct objects; remove the tag")
-
-    try:
-        parser = _Parser(text)  # the pure-Python reader checks every character here
-        while True:
-            event = parser.get_event()
-            nodes += 1
-            if nodes > MAX_NODES:
-                err("E003", f"the document has more than {MAX_NODES:,} nodes; specs are far smaller",
-                    _span(event.start_mark, event.end_mark, last))
-                break
-            if isinstance(event, (yaml.StreamStartEvent, yaml.DocumentEndEvent)):
-                continue
-            if isinstance(event, yaml.StreamEndEvent):
-                break
-            if isinstance(event, yaml.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    err("E015", "the file holds more than one YAML document (a second '---')",
-                        _span(event.start_mark, event.end_mark, last),
-                        help="a spec is one document; remove the '---' line and everything after it, or split the file")
-                    break
-                continue
-
-            start = event.start_mark
-            if skip:
-                if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                    skip += 1
-                elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                    skip -= 1
-                    if not skip:  # the whole key is known now: point at all of it
-                        whole = _span(event.start_mark, event.end_mark, last)
-                        first = errors[skipped].span
-                        errors[skipped] = replace(errors[skipped], span=Span(
-                            first.line, first.col, whole.end_line, whole.end_col))
-                continue
-
-            top = stack[-1] if stack else None
-            expecting_key = top is not None and top.is_map and top.key is None
-            cur = (top.path if top else ())
-
-            if isinstance(event, yaml.AliasEvent):
-                span = _span(start, event.end_mark, last)
-                anchor = event.anchor
-                alias_uses[anchor] = alias_uses.get(anchor, 0) + 1
-                if anchor not in aliases:  # one diagnostic per anchor: a bomb holds thousands of aliases
-                    aliases[anchor] = len(errors)
-                    if expecting_key:
-                        err("E012", f"alias '*{anchor}' used as a key", span, cur,
-                            help="write the key out; specs do not use anchors and aliases")
-                    elif top is not None and top.is_map and top.key == "<<":
-                        err("E012", f"merge key '<<: *{anchor}' is not allowed", span, _child_loc(top),
-                            help="write the keys out; specs do not use anchors, aliases or merge keys")
-                    else:
-                        err("E012", f"alias '*{anchor}' is not allowed", span, _child_loc(top),
-                            help="write the value out; specs do not use anchors and aliases")
-                if top is not None and top.is_map and top.key == "<<":
-                    doc.refused.add(top.path)  # the mapping lacks what the merge would have added
-                if expecting_key:
-                    top.key, top.key_span = _DROP, span
-                    continue
-                doc.refused.add(_child_loc(top))
-                place(None, span, start)
-                continue
-
-            if isinstance(event, yaml.ScalarEvent):
-                span = _span(start, event.end_mark, last)
-                if event.style == '"' and _unencodable(event.value) is not None:
-                    # "\ud800": libyaml refuses the escape; the pure-Python scanner makes a lone surrogate.
-                    err("E010", "YAML syntax error: found invalid Unicode character escape code", span)
-                    break
-                tag = event.tag
-                plain = event.implicit[0]
-                loc = cur if expecting_key else _child_loc(top)
-                refused = False
-                if tag is None or tag == "!":
-                    try:
-                        value = resolve_plain(event.value) if plain and tag is None else event.value
-                    except IntegerTooLarge:
-                        err("E102", f"integers must fit in 64 bits (at most {MAX_INT}). Received: "
-                            f"{short(event.value, 40)}", span, loc)
-                        value, refused = None, True
-                elif tag in _SCALAR_TAGS:
-                    try:
-                        value = _resolve_tagged(tag, event.value)
-                    except IntegerTooLarge:
-                        err("E102", f"integers must fit in 64 bits (at most {MAX_INT}). Received: "
-                            f"{short(event.value, 40)}", span, loc)
-                        value, refused = None, True
-                    except _TagMismatch as e:
-                        err("E013", str(e), span, loc, help=f"remove the tag or write a valid {_short_tag(tag)}")
-                        value, refused = event.value, True
-                elif tag in _COLLECTION_TAGS:
-                    err("E013", f"tag '{_short_tag(tag)}' does not fit a scalar", span, loc, help="remove the tag")
-                    value, refused = event.value, True
-                else:
-                    err("E013", f"tag '{_short_tag(tag)}' is not allowed", span, loc,
-                        help="specs never construct objects; remove the tag")
-                    value, refused = event.value, True
-                if expecting_key:
-                    # Keys are names: their text is the key, whatever it would resolve to.
-                    top.key = _DROP if refused else event.value
-                    top.key_span = span
-                    continue
-                if refused:
-                    doc.refused.add(loc)
-                place(value, span, start)
-                continue
-
-            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                is_map = isinstance(event, yaml.MappingStartEvent)
-                span = _span(start, event.end_mark, last)
-                if expecting_key:
-                    err("E016", "a mapping key must be a plain name, not a list or mapping", span, cur,
-                        help="write the key as a plain name, such as `units:`")
-                    skip, skipped = 1, len(errors) - 1
-                    top.key, top.key_span = _DROP, None
-                    continue
-                wanted = _CORE + ("map" if is_map else "seq")
-                if event.tag not in (None, "!", wanted):
-                    collection_tag_error(event.tag, is_map, span, _child_loc(top))
-                    doc.refused.add(_child_loc(top))
-                if len(stack) >= MAX_DEPTH:
-                    # No path: it would be MAX_DEPTH parts long; the position says where.
-                    err("E014", f"the document nests deeper than {MAX_DEPTH} levels", span,
-                        help="specs need only a few levels; is a bracket or indentation runaway?")
-                    break
-                path_here = _child_loc(top)
-                frame = _Frame({} if is_map else [], path_here, start, is_map)
-                stack.append(frame)
-                continue
-
-            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                frame = stack.pop()
-                place(frame.container, _span(frame.start, event.end_mark, last), frame.start)
-                continue
-    except yaml.MarkedYAMLError as e:
-        # libyaml puts the end of the stream on a line after the last one: clamp to the text.
-        def where(m) -> tuple[int, int]:
-            return min((m.line + 1, m.column + 1), last)
+    # -- errors the parser raises -----------------------------------------------
+    def syntax_error(self, e: yaml.MarkedYAMLError) -> bool:
+        """A YAML syntax error as E010 (E014 for libyaml's depth limit); True when nothing more is to be said."""
+        def where(m) -> tuple[int, int]:  # libyaml puts the end of the stream on a line after the last one
+            return min((m.line + 1, m.column + 1), self.last)
 
         mark = e.problem_mark or e.context_mark
         span = None
@@ -427,53 +476,55 @@ def load_text(text: str, path: str = "<string>") -> tuple[Document, list[Diagnos
             span = Span(line, col, line, col + 1)
         problem = e.problem or e.context or "invalid YAML"
         if "maximum nesting depth" in problem:  # libyaml >= 0.2.6 stops at 1,000 levels while scanning ahead
-            err("E014", f"the document nests deeper than {MAX_DEPTH} levels", span)
-            return doc, errors
+            self.err("E014", f"the document nests deeper than {MAX_DEPTH} levels", span)
+            return True
         cm = e.context_mark
         opened = where(cm) if cm is not None else None
         construct = bool(e.context) and not e.context.endswith(("flow node", "block node"))
         if e.problem and construct and opened is not None and (span is None or opened[0] != span.line):
             # The cause is often where the construct began: an unclosed '{' or quote.
             problem += f" ({e.context} that starts at line {opened[0]}, column {opened[1]})"
-        hint = None
+        self.err("E010", f"YAML syntax error: {problem}", span, help=self.syntax_hint(e, span, construct, opened))
+        return False
+
+    def syntax_hint(self, e: yaml.MarkedYAMLError, span, construct: bool, opened) -> str | None:
+        tab = _leading_tab(self.text)
         if tab and span is not None and span.line >= tab:
-            hint = "YAML does not allow tabs for indentation; use spaces"
-        elif e.problem == "mapping values are not allowed here":
-            hint = "quote a value that holds ': ', or fix the indentation of this line"
-        elif construct and "quoted scalar" in e.context and opened and "unexpected" in (e.problem or ""):
-            hint = f"close the quote opened at line {opened[0]}, column {opened[1]}"
-        elif construct and e.context.startswith(("while parsing a flow sequence", "while parsing a flow mapping")) \
+            return "YAML does not allow tabs for indentation; use spaces"
+        if construct and "quoted scalar" in e.context and opened and "unexpected" in (e.problem or ""):
+            return f"close the quote opened at line {opened[0]}, column {opened[1]}"
+        if construct and e.context.startswith(("while parsing a flow sequence", "while parsing a flow mapping")) \
                 and opened:
-            hint = f"close the bracket opened at line {opened[0]}, column {opened[1]}, or separate its entries " \
+            return f"close the bracket opened at line {opened[0]}, column {opened[1]}, or separate its entries " \
                    "with ','"
-        err("E010", f"YAML syntax error: {problem}", span, help=hint)
-    except yaml.reader.ReaderError as e:
+        layout = indentation_hint(self.text, span.line, span.col, opened and opened[0]) if span else None
+        if layout is None and "mapping values are not allowed" in (e.problem or ""):  # libyaml: "in this context"
+            return "quote a value that holds ': ', or fix the indentation of this line"
+        return layout
+
+    def reader_error(self, e: yaml.reader.ReaderError) -> None:
         # A character YAML does not allow (control characters, NUL). The C
         # reader gives a byte offset and the Python one a character offset,
         # but the first such character in the text is the one it stopped at.
-        found = text.find(chr(e.character)) if isinstance(e.character, int) else -1
+        found = self.text.find(chr(e.character)) if isinstance(e.character, int) else -1
         span = None
         if found >= 0:
-            line, col = _line_col(text, found)
+            line, col = _line_col(self.text, found)
             span = Span(line, col, line, col + 1)
         code = f"U+{e.character:04X}" if isinstance(e.character, int) else "character"
-        err("E002", f"the file holds the control character {code}, which YAML text may not contain", span,
-            help="the file may be binary or damaged; specs are plain UTF-8 text")
-    except yaml.YAMLError as e:  # pragma: no cover - every parser error is one of the above
-        err("E010", f"YAML syntax error: {e}")
-    except RecursionError:  # pragma: no cover - the depth cap comes first
-        err("E014", "the document nests too deeply")
+        self.err("E002", f"the file holds the control character {code}, which YAML text may not contain", span,
+                 help="the file may be binary or damaged; specs are plain UTF-8 text")
 
-    for anchor, index in aliases.items():
-        more = alias_uses[anchor] - 1
-        if more and index < len(errors):
-            d = errors[index]
-            errors[index] = replace(d, message=f"{d.message} ({more} more use{'s' if more > 1 else ''} "
-                                    f"of '*{anchor}' not shown)")
 
-    if not errors and not root_set:
-        doc.data = None
-    return doc, errors
+_FRAMING = (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentStartEvent, yaml.DocumentEndEvent)
+# The handler of each event inside the document; True stops reading.
+_CONTENT = {yaml.AliasEvent: _Builder.alias, yaml.ScalarEvent: _Builder.scalar,
+            yaml.MappingStartEvent: _Builder.collection_start, yaml.SequenceStartEvent: _Builder.collection_start,
+            yaml.MappingEndEvent: _Builder.collection_end, yaml.SequenceEndEvent: _Builder.collection_end}
+
+
+def _too_large(text: str) -> str:
+    return f"integers must fit in 64 bits (at most {MAX_INT}). Received: {short(text, 40)}"
 
 
 def _unencodable(text: str) -> int | None:
@@ -583,3 +634,16 @@ def load_file(path: str | Path, display: str | None = None) -> tuple[Document | 
     doc, errors = load_text(text, display)
     doc.location = p
     return doc, errors
+
+
+def load_stream(stream, display: str = "<stdin>") -> tuple[Document | None, list[Diagnostic]]:
+    """Read and load a spec from a stream (standard input's bytes, or text), with the limits a file has."""
+    try:
+        raw = stream.read(MAX_BYTES + 1)
+        raw = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    except OSError as e:
+        return None, [diag("E001", f"cannot read: {e.strerror or e}", file=display)]
+    text, errors = decode(raw, display)
+    if text is None:
+        return None, errors
+    return load_text(text, display)

@@ -11,10 +11,9 @@ from __future__ import annotations
 import re
 
 from .check import CheckResult
-from .diagnostics import SpecError
 from .layers.core import Input
 from .layers.models import Model, Shared
-from .render import model_name
+from .render import model_name, spec_error
 
 
 def keras_model(result: CheckResult, compile: bool = True, precision: str = "float32", jit_compile="auto",
@@ -25,7 +24,7 @@ def keras_model(result: CheckResult, compile: bool = True, precision: str = "flo
     which stay float32 so that losses and softmax are computed at full precision.
     """
     if not result.ok:
-        raise SpecError(result.errors)
+        raise spec_error(result)
     from .runners.backend import import_keras
 
     keras = import_keras()
@@ -68,16 +67,16 @@ def _graph_model(keras, graph, name: str, cache: dict, float32_outputs: bool = F
     calls: dict[str, int] = {}  # a sub-model called once is named after its node, as a layer would be
     for node in graph.nodes:
         if isinstance(node.layer, Model):
-            calls[node.layer._sub.key] = calls.get(node.layer._sub.key, 0) + 1
+            calls[node.ref.sub.key] = calls.get(node.ref.sub.key, 0) + 1
     for node in graph.nodes:
         layer = node.layer
         if isinstance(layer, Input):
             tensors[node.name] = layer.to_keras(node.name)
             continue
         if isinstance(layer, Model):
-            built = _submodel(keras, layer, cache, node.name if calls[layer._sub.key] == 1 else None)
+            built = _submodel(keras, node.ref, cache, node.name if calls[node.ref.sub.key] == 1 else None)
         elif isinstance(layer, Shared):
-            built = layers[layer._root]
+            built = layers[node.ref.target.name]
         elif mixed and _cudnn_lstm(keras, layer):
             built = _in_float32(keras, layer, node.name)
         else:
@@ -130,14 +129,15 @@ def named_submodels(result: CheckResult, model) -> dict:
     """The trained Keras sub-model of every `models:` entry the model calls, by entry name (to save them)."""
     calls: dict[str, list[str]] = {}
     for node in result.graph.nodes:
-        if isinstance(node.layer, Model) and node.layer._sub.saved is None:
-            calls.setdefault(node.layer._sub.key, []).append(node.name)
+        if isinstance(node.layer, Model) and node.ref.sub.saved is None:
+            calls.setdefault(node.ref.sub.key, []).append(node.name)
     return {key: model.get_layer(names[0] if len(names) == 1 else key) for key, names in calls.items()}
 
 
-def _submodel(keras, layer: Model, cache: dict, name: str | None):
-    """The Keras model a `type: Model` node calls: built once per sub-model; a saved one with its weights."""
-    sub = layer._sub
+def _submodel(keras, call, cache: dict, name: str | None):
+    """The Keras model a `type: Model` node calls (its ``ref``, an analysis.reuse.ModelCall): built once per
+    sub-model; a saved one with its weights."""
+    sub, layer = call.sub, call.layer
     if sub.key in cache:  # one object per sub-model: every call shares its weights (and its first call's freezing)
         return cache[sub.key]
     if sub.saved is None:

@@ -22,7 +22,9 @@ _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
 class OverrideError(ValueError):
-    pass
+    """A `--set` assignment that cannot be applied; ``assignment`` is the KEY=VALUE it was given."""
+
+    assignment: str | None = None
 
 
 def parse_key(key: str) -> list:
@@ -37,6 +39,22 @@ def parse_key(key: str) -> list:
     return parts
 
 
+def flatten(data, prefix: str = "", lists: bool = False) -> dict:
+    """Key paths to values, in the form `--set` reads: ``{"compile.optimizer.learning_rate": 0.001}``.
+    With ``lists``, a list of mappings (the layers) is entered too: ``layers[1].rate``; a list of plain
+    values (``metrics: [accuracy]``) stays one value."""
+    out = {}
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k), lists))
+    elif lists and isinstance(data, list) and any(isinstance(v, (dict, list)) for v in data):
+        for i, v in enumerate(data):
+            out.update(flatten(v, f"{prefix}[{i}]", lists))
+    else:
+        out[prefix] = data
+    return out
+
+
 def parse_value(text: str):
     doc, errors = load_text(text, "<--set>")
     if errors:
@@ -44,13 +62,27 @@ def parse_value(text: str):
     return doc.data
 
 
+def apply_all(doc: Document, assignments) -> None:
+    """Apply KEY=VALUE assignments in order (see :func:`apply`)."""
+    for assignment in assignments:
+        try:
+            apply(doc, assignment)
+        except OverrideError as e:
+            e.assignment = assignment
+            raise
+
+
 def apply(doc: Document, assignment: str) -> tuple:
     """Apply one KEY=VALUE to the document's data; returns the path that was set."""
     if "=" not in assignment:
         raise OverrideError(f"expected KEY=VALUE, got '{assignment}'")
     key, _, text = assignment.partition("=")
-    parts = parse_key(key.strip())
-    value = parse_value(text)
+    return set_value(doc, key.strip(), parse_value(text))
+
+
+def set_value(doc: Document, key: str, value) -> tuple:
+    """Set the value at a key path (as `--set` reads it) in the document's data; returns the path that was set."""
+    parts = parse_key(key)
     if not isinstance(doc.data, dict):
         raise OverrideError("the spec is not a mapping")
     node, path = doc.data, []
@@ -70,8 +102,8 @@ def apply(doc: Document, assignment: str) -> tuple:
         elif not isinstance(node, dict):
             raise OverrideError(f"{key}: '{'.'.join(map(str, path))}' is not a mapping or list")
         child = node.get(part) if isinstance(node, dict) else node[part]
-        if isinstance(child, str) and isinstance(nxt, str):  # expand a short form: adam -> {type: adam}
-            child = {"type": child}
+        if isinstance(child, str) and isinstance(nxt, str):  # expand a short form: adam -> {type: Adam}
+            child = {"type": _canonical_type(child)}
         if child is None:
             child = {} if isinstance(nxt, str) else []
         if isinstance(node, dict):
@@ -94,3 +126,10 @@ def apply(doc: Document, assignment: str) -> tuple:
     else:
         raise OverrideError(f"{key}: '{'.'.join(map(str, path))}' is not a mapping")
     return tuple(path)
+
+
+def _canonical_type(name: str) -> str:
+    """A short form's type as the mapping form spells it: `adam` is `{type: Adam}`."""
+    from .schema.compile import OPTIMIZERS
+
+    return next((n for n in OPTIMIZERS if n.lower() == name.lower()), name)

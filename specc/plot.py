@@ -89,6 +89,7 @@ COLORS: dict[str, tuple[str, str]] = {
     "core": ("#E3ECF8", "#4A6FA5"),
     "convolution": ("#D6E9FF", "#1F66B8"),
     "pooling": ("#DDF2E3", "#2E8B57"),
+    "resampling": ("#F6E0F5", "#9C3A9A"),  # upsampling, padding, cropping: not to be read as pooling
     "recurrent": ("#FFE8D1", "#CC6A14"),
     "attention": ("#FADCE8", "#B8245E"),
     "normalization": ("#EDE2F8", "#7448A8"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, SpecError
 from .layers.base import fmt_shape
 
 
@@ -27,6 +27,18 @@ def diagnostic_text(d: Diagnostic, source_line: str | None = None) -> str:
     if d.help:
         lines.append(f"   = help: {d.help}")
     return "\n".join(lines)
+
+
+def diagnostics_text(result) -> str:
+    """Every diagnostic of a check result, each with its source line."""
+    doc = result.doc
+    return "\n".join(diagnostic_text(d, doc.source_line(d) if doc else None) for d in result.diagnostics)
+
+
+def spec_error(result) -> SpecError:
+    """The SpecError for a check result with errors: its text is what `specc` prints for it."""
+    text = diagnostics_text(result)
+    return SpecError(result.diagnostics, (text + "\n" if text else "") + f"{result.file}: {len(result.errors)} error(s)")
 
 
 def diagnostic_json(d: Diagnostic) -> dict:
@@ -71,6 +83,28 @@ def summary_data(result) -> dict:
         "outputs": graph.outputs,
         "estimate": estimate(result.spec, graph, info).as_json(),
     }
+
+
+def summary_text(result) -> str:
+    """The `specc summary` table: every layer's output shape and parameters, the totals and the estimate."""
+    data = summary_data(result)
+    rows = [(layer["name"], layer["type"], shape_text(layer["output_shape"]), f"{layer['params']:,}")
+            for layer in data["layers"]]
+    heads = ("Layer", "Type", "Output shape", "Params")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads)]
+    line = "  ".join(h.ljust(w) for h, w in zip(heads, widths))
+    out = [f"Model: {data['name']}", line, "-" * len(line)]
+    for r in rows:
+        out.append("  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]),
+                              r[3].rjust(widths[3])]))
+    out.append("-" * len(line))
+    p = data["params"]
+    out.append(f"Total params: {p['total']:,}  (trainable: {p['trainable']:,}, non-trainable: {p['non_trainable']:,})")
+    e = data["estimate"]
+    out.append(f"Depth: {e['depth']} layers; estimated training memory at batch size {e['batch_size']}: "
+               f"{e['training_mb']:,.1f} MB (weights {e['weights_mb']:,.1f}, gradients and optimizer "
+               f"{e['optimizer_mb']:,.1f}, activations {e['activations_mb']:,.1f})")
+    return "\n".join(out)
 
 
 def model_name(result) -> str:

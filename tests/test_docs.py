@@ -39,6 +39,27 @@ def test_gallery_shows_every_example():
     assert gallery.count("```mermaid") == len(SPECS)
 
 
+def test_templates_table_lists_what_init_lists():
+    listed = run_cli("init", "--list")
+    assert listed.returncode == 0, listed.stderr
+    names = [line.split()[0] for line in listed.stdout.splitlines() if line.strip()]
+    assert "fine-tuning" in names
+    page = (ROOT / "docs" / "diagrams-and-templates.md").read_text()
+    rows = re.findall(r"^\| `([\w-]+)` \|", page, re.M)
+    assert rows == names
+
+
+def test_generated_sections_are_rewritten_and_their_markers_required():
+    from specc.docgen import fill_sections
+
+    begin = "<!-- generated: t by `python -m specc.docgen`; do not edit by hand -->\n"
+    page = f"intro\n{begin}stale row\n<!-- end generated: t -->\noutro\n"
+    assert fill_sections(page, {"t": lambda: "fresh row\n"}) == \
+        f"intro\n{begin}fresh row\n<!-- end generated: t -->\noutro\n"
+    with pytest.raises(SystemExit, match="'t' are missing"):
+        fill_sections("intro\n| stale row |\n", {"t": lambda: "fresh row\n"})
+
+
 def test_readme_starts_with_the_two_commands_and_ci_runs_the_second():
     text = (ROOT / "README.md").read_text()
     block = re.search(r"```sh\n(.*?)```", text, re.S).group(1).strip().splitlines()
@@ -117,17 +138,59 @@ def test_train_commands_in_the_docs_are_valid(line):
     (training itself is covered by tests/test_specs.py and tests/test_train.py)."""
     import shlex
 
-    from specc.check import check_document
-    from specc.loader import load_file
-    from specc.overrides import apply
+    from specc.check import check_file
 
     args = shlex.split(line)[2:]
     spec = args[0]
-    doc, errors = load_file(ROOT / spec)
     assignments = [args[i + 1] for i, a in enumerate(args) if a == "--set"]
     if "--epochs" in args:
         assignments.append(f"train.epochs={args[args.index('--epochs') + 1]}")
-    for assignment in assignments:
-        apply(doc, assignment)
-    result = check_document(doc, errors)
+    result = check_file(ROOT / spec, overrides=assignments)
     assert result.ok, [d.message for d in result.errors]
+
+
+def test_python_examples_in_the_docs_run(tmp_path):
+    """The ```python blocks of docs/python.md, in order, as one script (the reader's session), in a fresh
+    interpreter, in a folder that has the repository's specs/."""
+    import os
+
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "python.md").read_text(), re.S)
+    assert len(blocks) >= 4
+    (tmp_path / "specs").symlink_to(ROOT / "specs")
+    script = tmp_path / "example.py"
+    script.write_text("\n".join(blocks))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, env=env,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "E102 3 26 units must be greater than 0. Received: 0" in out.stdout
+    assert "{'total': 4810, 'trainable': 4810, 'non_trainable': 0}" in out.stdout
+    assert "(1, 10)" in out.stdout and "\n41\n" in out.stdout
+    assert (tmp_path / "digits_mlp.svg").is_file() and (tmp_path / "runs" / "digits" / "model.keras").is_file()
+
+
+def test_shell_and_editor_commands_in_the_docs_run(tmp_path):
+    """docs/editors.md's commands, block by block, in a real bash, in a folder with the repository's specs/ and a
+    home of its own (for --install-completion), plus the schema refresh its prose names."""
+    import os
+
+    from conftest import env_with_specc_on_path
+
+    env = env_with_specc_on_path(tmp_path)
+    env.pop("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION")  # --install-completion finds the shell itself
+    env.update(HOME=str(tmp_path), SHELL="/bin/bash")
+    env = {k: v for k, v in env.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    (tmp_path / "specs").symlink_to(ROOT / "specs")
+    text = (ROOT / "docs" / "editors.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
+    assert "specc schema -o specc.schema.json" in text
+    blocks.append("specc schema -o specc.schema.json\n")
+    for block in blocks:
+        out = subprocess.run(["bash", "-e", "-c", block + "true\n"], capture_output=True, text=True, cwd=tmp_path,
+                             env=env, timeout=300)
+        assert out.returncode == 0, block + out.stdout + out.stderr
+    installed = tmp_path / ".bash_completions" / "specc.sh"
+    assert f"source '{installed}'" in (tmp_path / ".bashrc").read_text()
+    assert "_SPECC_COMPLETE=complete_bash" in installed.read_text()
+    assert (tmp_path / "digits.svg").is_file() and (tmp_path / "cnn.yaml").is_file()
+    assert os.path.getsize(tmp_path / "specc.schema.json") == (ROOT / "docs" / "specc.schema.json").stat().st_size

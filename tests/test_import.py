@@ -17,17 +17,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from conftest import ROOT, run_cli  # noqa: E402
+from conftest import ROOT, assert_names_its_schema, run_cli  # noqa: E402
 from keras import layers as L  # noqa: E402
 
-from specc.importer import (  # noqa: E402
-    ImportFailure,
-    import_config,
-    import_layer,
-    import_model,
-    read_model_config,
-    to_yaml,
-)
+from specc.importer import ImportFailure, import_config, import_layer, read_model_config  # noqa: E402
+from specc.importing import import_model, to_yaml  # noqa: E402
 from specc.layers import REGISTRY  # noqa: E402
 from specc.loader import load_text  # noqa: E402
 from specc.render import summary_data  # noqa: E402
@@ -180,7 +174,8 @@ def test_functional_round_trip_with_the_cli(tmp_path):
     assert out.returncode == 0, out.stderr
     assert f"wrote {spec}" in out.stdout
     text = spec.read_text()
-    assert text.startswith("# Imported from two_heads.keras by `specc import`")
+    assert text.splitlines()[1].startswith("# Imported from two_heads.keras by `specc import`")
+    assert_names_its_schema(spec)
     assert run_cli("validate", spec).returncode == 0
     summary = run_cli("summary", "--json", spec)
     assert summary.returncode == 0, summary.stderr

@@ -5,10 +5,11 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, assert_names_its_schema, run_cli
 
 from specc.check import check_text
 from specc.fmt import format_file_text
+from specc.jsonschema import with_modeline
 from specc.schema.data import SklearnSource
 from specc.templates import TEMPLATES, template_text
 
@@ -43,9 +44,19 @@ def test_writes_the_template(tmp_path):
     target = tmp_path / "sub" / "spec.yaml"
     out = run_cli("init", "image-cnn", "-o", target)
     assert out.returncode == 0, out.stderr
-    assert target.read_text() == template_text("image-cnn")
+    assert target.read_text() == with_modeline(template_text("image-cnn"))
     assert "specc summary" in out.stdout
     assert run_cli("validate", target).returncode == 0
+    assert_names_its_schema(target)  # the schema was written beside it
+    assert (target.parent / "specc.schema.json").read_text() == (ROOT / "docs" / "specc.schema.json").read_text()
+
+
+def test_keeps_a_schema_file_that_is_there_unless_forced(tmp_path):
+    (tmp_path / "specc.schema.json").write_text("{}")
+    assert run_cli("init", "regression", "-o", tmp_path / "a.yaml").returncode == 0
+    assert (tmp_path / "specc.schema.json").read_text() == "{}"
+    assert run_cli("init", "regression", "-o", tmp_path / "a.yaml", "--force").returncode == 0
+    assert_names_its_schema(tmp_path / "a.yaml")
 
 
 def test_unknown_template_suggests_the_closest(tmp_path):
@@ -67,7 +78,7 @@ def test_refuses_to_overwrite_without_force(tmp_path):
     assert out.returncode == 2 and "--force" in out.stderr
     assert target.read_text() == "mine\n"
     assert run_cli("init", "regression", "-o", target, "--force").returncode == 0
-    assert target.read_text() == template_text("regression")
+    assert target.read_text() == with_modeline(template_text("regression"))
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -588,3 +588,41 @@ def test_document_type_is_plain_data():
     assert isinstance(doc, Document)
     assert doc.data == {"specc": 1, "name": "demo",
                         "layers": [{"type": "Dense", "units": 8, "input_dim": 4}, "Flatten"]}
+
+
+# -- layout hints (specc/yaml_hints.py): the same help from libyaml and PyYAML ----------------------------------
+LAYOUT = {
+    "deeper": ("specc: 1\nlayers:\n  - type: Dense\n    units: 4\n      activation: relu\n",
+               (5, 17), "line 5 starts at column 7, deeper than `units` on line 4 (column 5), which already has its "
+               "value: start it at column 5 like the keys beside it (or quote a value that holds ': ')"),
+    "shallower": ("specc: 1\ncompile:\n    optimizer: adam\n  loss: mse\n",
+                  (4, 3), "line 4 starts at column 3, in line with no key above it: start it at column 5 (like "
+                  "`optimizer` on line 3) or 1 (like `compile` on line 2)"),
+    "list item": ("specc: 1\nlayers:\n  - type: Dense\n    units: 4\n   input_dim: 3\n",
+                  (5, 4), "line 5 starts at column 4, in line with no key above it: start it at column 5 (like "
+                  "`units` on line 4), 3 (a new item, like the `-` on line 3) or 1 (like `layers` on line 2)"),
+    "no space after a key's colon": ("specc: 1\nlayers:\n  - type: Dense\n    units:4\n    input_dim: 3\n",
+                                     (5, 5), "put a space after the colon on line 4: `units: 4`, not `units:4`"),
+    "no space, then a key": ("specc: 1\ncompile:\n  optimizer:adam\n  loss: mse\n",
+                             (4, 7), "put a space after the colon on line 3: `optimizer: adam`, not `optimizer:adam`"),
+    "tab after a dash": ("specc: 1\nlayers:\n  -\ttype: Dense\n", (3, 4),
+                         "a tab where YAML expects a space: use spaces only, to indent and after `-`"),
+    "a value with ': '": ("specc: 1\nname: a: b\n", (2, 8),
+                          "quote a value that holds ': ', or fix the indentation of this line"),
+}
+
+
+@pytest.mark.parametrize("case", LAYOUT)
+def test_layout_mistakes_get_a_help_line_that_names_the_cause(parser, case):
+    text, (line, col), hint = LAYOUT[case]
+    _, errors = load_text(text)
+    assert [(d.code, d.span.line, d.span.col) for d in errors] == [("E010", line, col)]
+    assert errors[0].help == hint
+
+
+def test_a_layout_hint_needs_a_layout_mistake(parser):
+    _, errors = load_text("specc: 1\nlayers:\n  - {type: Dense, units: 4\n  - Flatten\n")
+    assert errors[0].help.startswith("close the bracket opened at line 3, column 5")
+    _, errors = load_text("specc: 1\nurl: http://example.com/a\nlayers:\n  - type: Dense\n    units: 4\n"
+                          "      activation: relu\n")
+    assert "`url:" not in errors[0].help and errors[0].help.startswith("line 6 starts at column 7")

@@ -231,6 +231,48 @@ def test_barycenter_pass_uncrosses_edges():
     assert abs(x["a"] - x["d"]) < 1 and abs(x["b"] - x["c"]) < 1  # straight chains stay straight
 
 
+# -- categories --------------------------------------------------------------------------------------------
+
+RESAMPLING = ("UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "Cropping1D",
+              "Cropping2D")
+
+
+def test_every_category_has_its_own_colour_and_resampling_is_not_pooling():
+    assert sorted(k for k, c in REGISTRY.items() if c.category == "resampling") == sorted(RESAMPLING)
+    categories = {c.category for c in REGISTRY.values()} - {"reuse"}  # sub-models: the neutral grey
+    assert categories <= set(plot.COLORS), "a category would be drawn in the fallback grey"
+    assert len(set(plot.COLORS.values())) == len(plot.COLORS), "two categories share a colour"
+
+
+def _hex_rgb(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def test_an_autoencoders_decoder_is_drawn_as_resampling_not_pooling(tmp_path):
+    from PIL import Image
+
+    spec = ROOT / "specs" / "conv_autoencoder.yaml"
+    for suffix in (".mmd", ".svg", ".png"):
+        out = run_cli("plot", spec, "-o", tmp_path / f"ae{suffix}")
+        assert out.returncode == 0, out.stderr
+    nodes, _ = _mermaid((tmp_path / "ae.mmd").read_text())
+    classes = dict(re.findall(r"^    class (\S+) (layer_\w+)$", (tmp_path / "ae.mmd").read_text(), re.M))
+    kinds = {cls: sorted(nodes[n].split("<br/>")[1] for n in ids.split(",")) for ids, cls in classes.items()}
+    assert kinds["layer_resampling"] == ["UpSampling2D", "UpSampling2D"]
+    assert kinds["layer_pooling"] == ["MaxPooling2D", "MaxPooling2D"]
+
+    root, _, _ = _svg(tmp_path / "ae.svg")
+    legend = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "legend")
+    assert [t.text for t in legend.iter(f"{SVG}text")] == ["input", "convolution", "pooling", "resampling", "output"]
+    groups = [g.get("class") for g in root.iter(f"{SVG}g") if (g.get("class") or "").startswith("node ")]
+    assert groups.count("node resampling") == 2 and groups.count("node pooling") == 2
+
+    with Image.open(tmp_path / "ae.png") as im:
+        colours = {rgb for _, rgb in im.convert("RGB").getcolors(maxcolors=1 << 20)}
+    for category in ("pooling", "resampling"):
+        assert all(_hex_rgb(c) in colours for c in plot.COLORS[category]), category
+
+
 # -- PNG -----------------------------------------------------------------------------------------------
 
 

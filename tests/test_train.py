@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, blobs, run_cli
 
 SPEC = """\
 specc: 1
@@ -22,15 +22,6 @@ data:
   source: {{type: npz, path: {path}, x: features, y: labels}}
   test_split: 0.25
 """
-
-
-def blobs(path, n=240, classes=3, seed=0, label_offset=0):
-    """Three well-separated Gaussian blobs in 4-D: any working model learns them."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, classes, n)
-    centers = rng.normal(0, 4, (classes, 4))
-    x = centers[y] + rng.normal(0, 0.5, (n, 4))
-    np.savez(path, features=x.astype("float32"), labels=(y + label_offset).astype("int64"))
 
 
 @pytest.fixture

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..diagnostics import Diagnostic, did_you_mean
 from ..layers import Layer
+from ..layers.base import unique_name
 from ..layers.core import Input
 from ..layers.models import Shared
 from ..loader import Document
@@ -27,6 +29,7 @@ class Node:
     loc: tuple  # where the layer is in the spec, e.g. ('layers', 3)
     implicit: bool = False  # an Input made from a first layer's input_shape/input_dim
     after: tuple = ()  # nodes that must come first without feeding this one (a shared layer's owner)
+    ref: Any = None  # what a Model or Shared node refers to, found by the reuse pass (reuse.ModelCall, reuse.Share)
 
 
 @dataclass
@@ -50,18 +53,6 @@ class Graph:
         return out
 
 
-def _unique(base: str, taken: set[str], tried: dict[str, int]) -> str:
-    """Keras-style names: dense, dense_1, ... (``tried`` keeps this linear for thousands of layers)."""
-    k = tried.get(base, 0)
-    name = base if k == 0 else f"{base}_{k}"
-    while name in taken:
-        k += 1
-        name = f"{base}_{k}"
-    tried[base] = k + 1
-    taken.add(name)
-    return name
-
-
 def build_graph(spec: Spec, doc: Document, prefix: tuple = ()) -> tuple[Graph | None, list[Diagnostic]]:
     """The graph of ``spec.layers`` (a Spec, or a sub-model from ``models:`` found at ``prefix``)."""
     errors: list[Diagnostic] = []
@@ -79,7 +70,7 @@ def build_graph(spec: Spec, doc: Document, prefix: tuple = ()) -> tuple[Graph | 
             taken.add(layer.name)
 
     tried: dict[str, int] = {}
-    names = [layer.name or _unique(layer.default_name(), taken, tried) for layer in layers]
+    names = [layer.name or unique_name(layer.default_name(), taken, tried) for layer in layers]
     known = set(names)
     nodes: list[Node] = []
     for i, layer in enumerate(layers):
@@ -99,7 +90,7 @@ def build_graph(spec: Spec, doc: Document, prefix: tuple = ()) -> tuple[Graph | 
             field_name = "input_dim" if getattr(layer, "input_dim", None) is not None else "input_shape"
             if i == 0 and declared is None:
                 implicit = Input(type="Input", shape=list(sample))
-                nodes.append(Node(_unique("input_layer", taken, tried), implicit, [], loc + (field_name,), implicit=True))
+                nodes.append(Node(unique_name("input_layer", taken, tried), implicit, [], loc + (field_name,), implicit=True))
                 declared = [nodes[-1].name]
             else:
                 errors.append(doc.error(

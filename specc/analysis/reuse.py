@@ -3,8 +3,9 @@
 A `Model` node calls a sub-model: an entry of `models:` (checked once on its
 own; every use shares its weights) or a saved model (a .keras file or a run
 directory, read as data by specc/importer.py: no Keras, no code). A `Shared`
-node applies an earlier layer again. Each node is handed what it refers to,
-so the shape pass can infer it like any other layer.
+node applies an earlier layer again. Each graph node gets what it refers to
+(``node.ref``: a ModelCall or a Share), from which the shape pass infers it and
+lowering builds it; the layer objects stay plain data.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, did_you_mean
-from ..layers import Params, ShapeError
-from ..layers.base import fmt_shape
+from ..layers import Params, Shape, ShapeError
+from ..layers.base import fmt_shape, fmt_shapes
 from ..layers.core import Input
 from ..layers.models import Model, Shared
 from ..loader import Document
-from .graph import Graph, build_graph
+from .graph import Graph, Node, build_graph
 from .shapes import NodeInfo, infer_shapes
 
 
@@ -34,6 +35,61 @@ class SubModelInfo:
     saved_outputs: list[str] = field(default_factory=list)  # the saved model's own outputs
     children: dict[str, SubModelInfo] = field(default_factory=dict)  # sub-models it calls, by key
     sequential: bool = False  # lowered as a keras.Sequential (SubModel.sequential)
+
+
+@dataclass
+class ModelCall:
+    """What a `type: Model` node calls: a checked sub-model. The first call of a sub-model counts its weights;
+    later calls share them."""
+
+    sub: SubModelInfo
+    layer: Model
+    first: bool
+
+    def infer(self, shapes: list[Shape], inputs_of=None) -> tuple[Shape, Params]:
+        """The output shape and the parameters of this call on the given input shapes."""
+        sub, inputs = self.sub, self.sub.graph.inputs
+        if len(shapes) != len(inputs):
+            raise ShapeError(f"model '{sub.key}' takes {len(inputs)} input(s) ({', '.join(inputs)}). Received: "
+                             f"{len(shapes)}", field="inputs", code="E204")
+        merged = []
+        for name, got in zip(inputs, shapes):
+            want = sub.info[name].shape
+            fits = len(want) == len(got) and all(w is None or g is None or w == g for w, g in zip(want, got))
+            if not fits:
+                raise ShapeError(f"model '{sub.key}' expects {fmt_shape(want)} for its input '{name}'. Received: "
+                                 f"{fmt_shape(got)}", code="E301" if len(want) == len(got) else "E300")
+            merged.append((None, *(w if w is not None else g for w, g in zip(want[1:], got[1:]))))
+        info = sub.info
+        if merged != [sub.info[n].shape for n in inputs]:
+            info = _reinfer(sub, merged)
+        return info[sub.graph.outputs[0]].shape, (_params(sub, self.layer, info) if self.first else Params())
+
+
+@dataclass
+class Share:
+    """What a `type: Shared` node applies again: the node whose layer (and weights) it reuses (for a share of a
+    share, the original), reached through the node the spec names."""
+
+    target: Node
+    named: str  # the node the spec names (`layer:`)
+
+    def infer(self, shapes: list[Shape], inputs_of) -> tuple[Shape, Params]:
+        """The output shape on the given input shapes, which must fit the weights built for the named node's
+        inputs; no parameters (the weights are counted once, at the shared layer itself)."""
+        target = self.target.layer
+        lo, hi = target.n_inputs
+        if not lo <= len(shapes) <= hi:
+            raise ShapeError(f"'{self.named}' ({target.kind()}) takes {lo if lo == hi else f'{lo} to {hi}'} "
+                             f"input(s). Received: {len(shapes)}", field="inputs", code="E204")
+        shape = target.infer(shapes)
+        built = inputs_of(self.named)
+        if target.count_params(shapes) != target.count_params(built):
+            raise ShapeError(
+                f"'{self.named}' has weights built for input {fmt_shapes(built)}, which do not fit this "
+                f"input. Received: {fmt_shapes(shapes)}", field="inputs",
+                help="a shared layer keeps one set of weights: its inputs must have the same feature sizes")
+        return shape, Params()
 
 
 class Resolver:
@@ -60,10 +116,8 @@ class Resolver:
                 sub = self._named(layer, node.loc) if layer.model is not None else self._saved(layer, node.loc)
                 if sub is None:
                     continue
-                first = sub.key not in used
+                node.ref = ModelCall(sub, layer, first=sub.key not in used)
                 used[sub.key] = sub
-                layer._resolve = _resolver(sub, layer, first, self)
-                layer._sub = sub
         return used
 
     def _shared(self, graph: Graph, node) -> None:
@@ -75,8 +129,7 @@ class Resolver:
             self.errors.append(self.doc.error("E204", f"'{target.name}' is {what}; Shared applies a layer with "
                                               f"weights again", node.loc + ("layer",)))
             return
-        node.layer._target = target.layer
-        node.layer._root = target.name
+        node.ref = Share(target, node.layer.layer)
 
     # -- sub-models from `models:` ---------------------------------------------
     def _named(self, layer: Model, loc: tuple) -> SubModelInfo | None:
@@ -213,31 +266,6 @@ def _not_a_stack(graph: Graph):
 
 def _layer_names(layers: list) -> list[str]:
     return [item["name"] for item in layers if isinstance(item, dict) and isinstance(item.get("name"), str)]
-
-
-def _resolver(sub: SubModelInfo, layer: Model, first: bool, owner: Resolver):
-    """Output shape and params of one call of ``sub`` on the given input shapes."""
-    inputs = sub.graph.inputs
-    output = sub.graph.outputs[0]
-
-    def resolve(shapes):
-        if len(shapes) != len(inputs):
-            raise ShapeError(f"model '{sub.key}' takes {len(inputs)} input(s) ({', '.join(inputs)}). Received: "
-                             f"{len(shapes)}", field="inputs", code="E204")
-        merged = []
-        for name, got in zip(inputs, shapes):
-            want = sub.info[name].shape
-            fits = len(want) == len(got) and all(w is None or g is None or w == g for w, g in zip(want, got))
-            if not fits:
-                raise ShapeError(f"model '{sub.key}' expects {fmt_shape(want)} for its input '{name}'. Received: "
-                                 f"{fmt_shape(got)}", code="E301" if len(want) == len(got) else "E300")
-            merged.append((None, *(w if w is not None else g for w, g in zip(want[1:], got[1:]))))
-        info = sub.info
-        if merged != [sub.info[n].shape for n in inputs]:
-            info = _reinfer(sub, merged)
-        return info[output].shape, (_params(sub, layer, info) if first else Params())
-
-    return resolve
 
 
 def _reinfer(sub: SubModelInfo, shapes: list) -> dict[str, NodeInfo]:

@@ -33,9 +33,10 @@ def infer_shapes(graph: Graph, doc: Document) -> tuple[dict[str, NodeInfo], list
         # The source goes before the message, which ends with what was received.
         where = f"layer '{node.name}'" + (f" (input from {source})" if source else "")
         try:
-            node.layer.bind(lambda name: [info[i].shape for i in graph.by_name[name].inputs])
-            shape = node.layer.infer(shapes)
-            params = node.layer.params(shapes)
+            if node.ref is not None:  # a Model or Shared node: what it refers to decides (analysis/reuse.py)
+                shape, params = node.ref.infer(shapes, lambda name: [info[i].shape for i in graph.by_name[name].inputs])
+            else:
+                shape, params = node.layer.infer(shapes), node.layer.params(shapes)
         except ShapeError as e:
             loc = node.loc + ((e.field,) if e.field else ())
             errors.append(doc.error(e.code, f"{where}: {e.message}", loc, help=e.help))

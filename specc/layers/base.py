@@ -168,6 +168,18 @@ Initializer = Union[
 # -- end of initializers with arguments --
 
 
+def unique_name(base: str, taken: set[str], tried: dict[str, int]) -> str:
+    """Keras-style names: dense, dense_1, ... (``tried`` keeps this linear for thousands of layers)."""
+    k = tried.get(base, 0)
+    name = base if k == 0 else f"{base}_{k}"
+    while name in taken:
+        k += 1
+        name = f"{base}_{k}"
+    tried[base] = k + 1
+    taken.add(name)
+    return name
+
+
 def snake(name: str) -> str:
     """Keras's own naming: 'Conv2D' -> 'conv2d', 'SimpleRNN' -> 'simple_rnn'."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
@@ -269,9 +281,6 @@ class Layer(BaseModel):
         return self.input_shape
 
     # -- static rules -----------------------------------------------------
-    def bind(self, inputs_of) -> None:
-        """Called before ``infer`` with a function giving any node's input shapes (for shared layers)."""
-
     def check_rank(self, shape: Shape) -> None:
         if self.ranks is not None and len(shape) not in self.ranks:
             want = " or ".join(rank_name(r) for r in self.ranks)

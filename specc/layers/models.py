@@ -2,17 +2,18 @@
 
 ``Block`` never reaches the graph: specc/expand.py copies the block's layers in
 its place. ``Model`` and ``Shared`` refer to other parts of the spec, so the
-graph pass (specc/analysis/graph.py) resolves them and hands each node what it
-refers to before shapes are inferred.
+reuse pass (specc/analysis/reuse.py) resolves them and gives each graph node
+what it refers to (``node.ref``), from which its shapes are inferred; the layer
+objects here stay plain data.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, model_validator
 
-from .base import Layer, Params, PositiveInt, ShapeError, fmt_shapes
+from .base import Layer, Params, PositiveInt, ShapeError
 
 MAX_REPEAT = 10_000
 
@@ -44,10 +45,6 @@ class Model(Layer):
     n_inputs = (1, 64)
     category = "reuse"
 
-    # Set by the graph pass: output shape and params for the given input shapes.
-    _resolve: Any = PrivateAttr(None)
-    _sub: Any = PrivateAttr(None)  # the SubModelInfo it calls (specc/analysis/reuse.py), for lowering
-
     @model_validator(mode="after")
     def _one_source(self):
         if (self.model is None) == (self.path is None):
@@ -61,15 +58,8 @@ class Model(Layer):
         return self.model or "model"
 
     def infer(self, shapes):
-        if self._resolve is None:
-            raise ShapeError("the sub-model could not be read", field="model" if self.model else "path")
-        return self._resolve(shapes)[0]
-
-    def count_params(self, shapes) -> Params:
-        return self._resolve(shapes)[1]
-
-    def params(self, shapes) -> Params:
-        return self.count_params(shapes)  # the resolver applies `trainable` and sharing
+        # A resolved node's shapes come from what it calls (its graph node's `ref`, specc/analysis/reuse.py).
+        raise ShapeError("the sub-model could not be read", field="model" if self.model else "path")
 
     def call_keras(self, layer, tensors: list, **kwargs):
         return layer(tensors[0] if len(tensors) == 1 else tensors, **kwargs)
@@ -83,29 +73,12 @@ class Shared(Layer):
     n_inputs = (1, 64)
     category = "reuse"
 
-    _target: Any = PrivateAttr(None)  # the shared node's Layer, set by the graph pass
-    _root: Any = PrivateAttr(None)  # that node's name (a share of a share names the original)
-    _built: Any = PrivateAttr(None)  # the input shapes its weights were built for
-
     def default_name(self) -> str:
         return f"{self.layer}_shared"
 
-    def bind(self, inputs_of) -> None:
-        self._built = inputs_of(self.layer)
-
     def infer(self, shapes):
-        target = self._target
-        lo, hi = target.n_inputs
-        if not lo <= len(shapes) <= hi:
-            raise ShapeError(f"'{self.layer}' ({target.kind()}) takes {lo if lo == hi else f'{lo} to {hi}'} "
-                             f"input(s). Received: {len(shapes)}", field="inputs", code="E204")
-        shape = target.infer(shapes)
-        if self._built is not None and target.count_params(shapes) != target.count_params(self._built):
-            raise ShapeError(
-                f"'{self.layer}' has weights built for input {fmt_shapes(self._built)}, which do not fit this "
-                f"input. Received: {fmt_shapes(shapes)}", field="inputs",
-                help="a shared layer keeps one set of weights: its inputs must have the same feature sizes")
-        return shape
+        # A resolved node's shapes come from the layer it applies (its graph node's `ref`, specc/analysis/reuse.py).
+        raise ShapeError(f"'{self.layer}' could not be resolved", field="layer")
 
     def count_params(self, shapes) -> Params:
         return Params()  # the weights are counted once, at the shared layer itself

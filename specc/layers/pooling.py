@@ -153,7 +153,7 @@ class UpSampling1D(Layer):
     size: PositiveInt = 2
     ranks = (3,)
     rank_hint = " (batch, steps, channels)"
-    category = "pooling"
+    category = "resampling"
 
     def infer(self, shapes):
         (shape,) = shapes
@@ -169,7 +169,7 @@ class UpSampling2D(Layer):
     interpolation: Literal["nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area"] = "nearest"
     ranks = (4,)
     rank_hint = " (batch, height, width, channels)"
-    category = "pooling"
+    category = "resampling"
 
     def infer(self, shapes):
         (shape,) = shapes
@@ -188,7 +188,7 @@ class UpSampling3D(Layer):
     size: Window = 2
     ranks = (5,)
     rank_hint = " (batch, depth, height, width, channels)"
-    category = "pooling"
+    category = "resampling"
 
     def infer(self, shapes):
         (shape,) = shapes

@@ -43,7 +43,7 @@ class ZeroPadding1D(Layer):
     padding: Pair = Field(1, description="Zeros added: one int for both ends, or [start, end].")
     ranks = (3,)
     rank_hint = " (batch, steps, channels)"
-    category = "reshaping"
+    category = "resampling"
 
     def infer(self, shapes):
         (shape,) = shapes
@@ -61,7 +61,7 @@ class ZeroPadding2D(Layer):
     )
     ranks = (4,)
     rank_hint = " (batch, height, width, channels)"
-    category = "reshaping"
+    category = "resampling"
 
     def infer(self, shapes):
         (shape,) = shapes
@@ -78,7 +78,7 @@ class Cropping1D(Layer):
     cropping: Pair = Field(1, description="Steps removed: one int for both ends, or [start, end].")
     ranks = (3,)
     rank_hint = " (batch, steps, channels)"
-    category = "reshaping"
+    category = "resampling"
 
     def infer(self, shapes):
         (shape,) = shapes
@@ -102,7 +102,7 @@ class Cropping2D(Layer):
     )
     ranks = (4,)
     rank_hint = " (batch, height, width, channels)"
-    category = "reshaping"
+    category = "resampling"
 
     def infer(self, shapes):
         (shape,) = shapes

@@ -248,7 +248,10 @@ def make_callbacks(ctx) -> list:
         stateful.append(BestCheckpoint(ctx.monitor(train.checkpoint.monitor), train.checkpoint.mode))
     callbacks += stateful
     if train.tensorboard and ctx.tensorboard_available:
-        callbacks.append(EpochTensorBoard(log_dir=str(ctx.run_dir / "tensorboard"), write_graph=False))
+        logs = ctx.run_dir / "tensorboard"
+        for sub in ("train", "validation") if ctx.has_validation else ("train",):
+            (logs / sub).mkdir(parents=True, exist_ok=True)  # TensorFlow would make them 0755 whatever the umask
+        callbacks.append(EpochTensorBoard(log_dir=str(logs), write_graph=False))
     callbacks.append(Progress())
     callbacks.append(EpochState(stateful))  # last: sees the logs after every other callback ran
     return callbacks

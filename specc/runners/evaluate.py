@@ -43,29 +43,31 @@ def load_run_model(run_dir: Path):
             from None
 
 
-def evaluate_run(run_dir: Path, data: Path | None = None) -> dict:
+def evaluate_run(run_dir: Path, data=None, y=None, model=None) -> dict:
     """Reload the run's spec, data and model; return the metrics on the test split (or on ``data``).
 
     ``data`` is a file (.npz, .npy, .csv) or folder (images, texts) with labels, prepared exactly as the
     training data was: the same columns, class names, rescaling, normalization statistics and vocabulary.
     For a model whose data is given per input/output name, a .npz with one array per input and output. The
     metrics are named as Keras reports them (``loss``, and per output ``digit_loss``, ``digit_accuracy``, ...).
+    ``data`` and ``y`` may also be values in memory (see ``data.new_samples``); ``model``: the run's model, when
+    it is already loaded.
     """
     from .data import run_stream_mode
 
     run_dir = Path(run_dir)
     result, info = open_run(run_dir)
     with run_stream_mode(info):
-        return _evaluate(run_dir, data, result, info)
+        return _evaluate(run_dir, data, y, result, info, model)
 
 
-def _evaluate(run_dir: Path, data: Path | None, result, info: dict) -> dict:
-    from .data import load_arrays, load_preprocessing, prepare_new, read_new_data
+def _evaluate(run_dir: Path, data, y, result, info: dict, model) -> dict:
+    from .data import load_arrays, load_preprocessing, new_samples, prepare_new
 
     import_keras()
     if data is not None:
         prep = load_preprocessing(run_dir, result, info)
-        raw = read_new_data(Path(data), result, prep, labels=True)
+        raw = new_samples(data, y, result, prep, labels=True)
         x, y = prepare_new(raw, result, prep, labels=True)
     else:
         arrays = load_arrays(result, run_dir, result.spec.seed)
@@ -78,7 +80,7 @@ def _evaluate(run_dir: Path, data: Path | None, result, info: dict) -> dict:
 
     if n_samples(x) == 0:
         raise RunError("no samples to evaluate on")
-    model = load_run_model(run_dir)
+    model = model if model is not None else load_run_model(run_dir)
     batch_size = result.spec.train.batch_size
 
     if streamed(x) or streamed(y):  # a large .npy or images folder: batch by batch

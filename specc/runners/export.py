@@ -456,6 +456,9 @@ def _to_savedmodel(model, tmp: Path):
             model.export(str(tmp), format="tf_saved_model", verbose=False)
     except Exception as e:  # noqa: BLE001
         raise _converter_error("savedmodel", e) from None
+    from .files import ordinary_modes
+
+    ordinary_modes(tmp)
     return f"keras {_version('keras')} tf_saved_model (tensorflow {tf.__version__})", None
 
 
@@ -644,7 +647,9 @@ def _publish(tmp: Path, out: Path) -> None:
         os.rename(tmp, out)
         return
     if tmp.is_file() and not out.is_dir():
-        os.replace(tmp, out)  # atomic
+        from .files import publish
+
+        publish(tmp, out)  # atomic; the file keeps the replaced one's mode, as an ordinary write would
         return
     old = out.parent / f".{out.name}.{secrets.token_hex(4)}.old"
     os.rename(out, old)

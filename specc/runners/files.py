@@ -1,11 +1,57 @@
-"""Atomic writes: a crash never leaves a half-written model, metrics or spec file."""
+"""Atomic writes: a crash never leaves a half-written model, metrics or spec file.
+
+A file written here gets the mode an ordinary ``open(path, "w")`` would give it: the mode of the file it
+replaces, or 0666 less the process's umask for a new file (not the 0600 of the private temporary file the
+write goes through). Directories are made with 0777 less the umask.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system allows (Linux's /proc)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read it by setting it, and put it back at once
+    os.umask(mask)
+    return mask
+
+
+def write_mode(path: Path) -> int:
+    """The permission bits an ordinary write of ``path`` gets: an existing file keeps its own, a new one 0666 less the umask."""
+    try:
+        st = os.stat(path)
+        if stat.S_ISREG(st.st_mode):
+            return stat.S_IMODE(st.st_mode)
+    except OSError:
+        pass
+    return 0o666 & ~current_umask()
+
+
+def publish(tmp: str | Path, path: Path) -> None:
+    """Give the finished temporary file ``tmp`` the mode an ordinary write of ``path`` gets, then rename it there."""
+    os.chmod(tmp, write_mode(path))
+    os.replace(tmp, path)
+
+
+def ordinary_modes(root: Path) -> None:
+    """Give a tree another library wrote (TensorFlow makes its folders 0755 whatever the umask) ordinary modes."""
+    mask = current_umask()
+    for folder, _, names in os.walk(root):
+        os.chmod(folder, 0o777 & ~mask)
+        for name in names:
+            os.chmod(os.path.join(folder, name), 0o666 & ~mask)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -17,7 +63,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -40,7 +86,7 @@ def atomic_keras_save(model, path: Path) -> None:
     os.close(fd)
     try:
         model.save(tmp)
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -166,3 +166,40 @@ def write_plots(run_dir: Path, history: dict, model, arrays, batch_size: int = 3
     matrix = confusion_matrix(model, arrays, batch_size)
     if matrix:
         atomic_write_bytes(run_dir / "confusion_matrix.png", matrix)
+
+
+def overlaid_curves(histories: dict[str, dict]) -> bytes | None:
+    """`specc compare -o`: the learning curves of several runs in one figure, one panel per metric, a colour
+    per run; training solid, validation dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names: dict[str, None] = {}
+    for history in histories.values():
+        names.update(dict.fromkeys(k for k in history if not k.startswith("val_") and k != "learning_rate"))
+    if not names:
+        return None
+    cols = min(len(names), 3)
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, name in zip(axes.flat, names):
+        for i, (label, history) in enumerate(histories.items()):
+            colour = colours[i % len(colours)]
+            for key, style, suffix in ((name, "-", ""), (f"val_{name}", "--", " (validation)")):
+                if history.get(key):
+                    ax.plot(range(1, len(history[key]) + 1), history[key], style, color=colour, marker="o",
+                            markersize=3, label=label + suffix)
+        ax.set_title(name)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    data = _png(fig)
+    plt.close(fig)
+    return data

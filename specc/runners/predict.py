@@ -27,8 +27,6 @@ def predict_run(run_dir: Path, input: Path, output: Path) -> int:
     """Write predictions for ``input`` to ``output``; return how many samples were predicted."""
     import numpy as np
 
-    from .data import load_preprocessing, prepare_new, read_new_data, run_stream_mode
-    from .evaluate import load_run_model, open_run
     from .files import atomic_write_bytes, atomic_write_text
 
     run_dir, output = Path(run_dir), Path(output)
@@ -36,29 +34,8 @@ def predict_run(run_dir: Path, input: Path, output: Path) -> int:
     if suffix not in (".npy", ".npz", ".csv"):
         raise RunError(f"{output}: the output must be a .npy (raw outputs) or a .csv file, or a .npz (raw outputs, "
                        f"one array per output name)")
-    result, info = open_run(run_dir)
-    from .pipeline import batches, streamed
-
-    with run_stream_mode(info):  # new data streams as the training data did
-        prep = load_preprocessing(run_dir, result, info)
-        raw = read_new_data(Path(input), result, prep, labels=False)
-        x, _ = prepare_new(raw, result, prep, labels=False)
-        model = load_run_model(run_dir)
-        batch_size = result.spec.train.batch_size
-        if streamed(x):  # a large .npy or images folder: read and prepared batch by batch
-            from .backend import import_keras
-
-            x = batches(x, None, batch_size, import_keras().backend.backend())
-            out = model.predict(x, verbose=0)
-        else:
-            out = model.predict(x, batch_size=batch_size, verbose=0)
+    out, result, prep, raw = predict_outputs(run_dir, input)
     outputs = result.graph.outputs
-    if isinstance(out, dict):
-        out = {name: np.asarray(out[name]) for name in outputs}
-    elif isinstance(out, (list, tuple)):
-        out = {name: np.asarray(a) for name, a in zip(outputs, out)}
-    else:
-        out = np.asarray(out)
     n = len(next(iter(out.values()))) if isinstance(out, dict) else len(out)
     if suffix == ".npy":
         if isinstance(out, dict):
@@ -78,6 +55,40 @@ def predict_run(run_dir: Path, input: Path, output: Path) -> int:
             files = [str(Path(f).relative_to(root)) if root.is_dir() else Path(f).name for f in raw.files]
         atomic_write_text(output, predictions_csv(out, result, prep.classes, files))
     return n
+
+
+def predict_outputs(run_dir: Path, input, model=None):
+    """The run's raw outputs for ``input`` (a file or folder, or values in memory: see ``data.new_samples``):
+    (an array, or a dict of arrays by output name for several outputs; the check result; the preprocessing;
+    the samples as read). ``model``: the run's model, when it is already loaded."""
+    import numpy as np
+
+    from .data import load_preprocessing, new_samples, prepare_new, run_stream_mode
+    from .evaluate import load_run_model, open_run
+    from .pipeline import batches, streamed
+
+    result, info = open_run(Path(run_dir))
+    with run_stream_mode(info):  # new data streams as the training data did
+        prep = load_preprocessing(run_dir, result, info)
+        raw = new_samples(input, None, result, prep, labels=False)
+        x, _ = prepare_new(raw, result, prep, labels=False)
+        model = model if model is not None else load_run_model(run_dir)
+        batch_size = result.spec.train.batch_size
+        if streamed(x):  # a large .npy or images folder: read and prepared batch by batch
+            from .backend import import_keras
+
+            x = batches(x, None, batch_size, import_keras().backend.backend())
+            out = model.predict(x, verbose=0)
+        else:
+            out = model.predict(x, batch_size=batch_size, verbose=0)
+    outputs = result.graph.outputs
+    if isinstance(out, dict):
+        out = {name: np.asarray(out[name]) for name in outputs}
+    elif isinstance(out, (list, tuple)):
+        out = {name: np.asarray(a) for name, a in zip(outputs, out)}
+    else:
+        out = np.asarray(out)
+    return out, result, prep, raw
 
 
 def classifier_probabilities(out, result, classes, output: str | None = None):

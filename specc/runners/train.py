@@ -119,17 +119,21 @@ def _class_weight(train, y) -> dict | None:
 
 
 def train_run(result: CheckResult, spec_path: Path | None, run_dir: Path | None = None, quiet: bool = False,
-              resume: Path | None = None, device: str = "auto", cluster=None) -> tuple[Path, dict]:
+              resume: Path | None = None, device: str = "auto", cluster=None, callbacks: list | None = None,
+              provenance: dict | None = None) -> tuple[Path, dict]:
     """Train; returns (run directory, metrics). Raises RunError for user problems, Interrupted on a signal.
-    `cluster` (distribute.Cluster): this process is one worker of a data-parallel run."""
+    `cluster` (distribute.Cluster): this process is one worker of a data-parallel run. `callbacks`: more Keras
+    callbacks (a sweep's pruning); `provenance`: more keys for run.json (a sweep's trial)."""
     from contextlib import ExitStack
 
     with ExitStack() as scope:  # what holds while this run trains (a resumed run's way of reading its data)
-        return _train_run(scope, result, spec_path, run_dir, quiet, resume, device, cluster)
+        return _train_run(scope, result, spec_path, run_dir, quiet, resume, device, cluster, callbacks or [],
+                          provenance or {})
 
 
 def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path | None, quiet: bool,
-               resume: Path | None, device: str, cluster) -> tuple[Path, dict]:
+               resume: Path | None, device: str, cluster, extra_callbacks: list, provenance: dict
+               ) -> tuple[Path, dict]:
     # --- multi-worker training (distribute.py): join the cluster before Keras is imported ---
     worker = None
     if cluster is not None:
@@ -139,6 +143,10 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
 
         worker = start_worker(cluster, device)
     # ---
+    if resume is None and spec_path is not None:  # a missing data file is said before seconds of importing Keras
+        from .data.expected import check_data_files
+
+        check_data_files(result, Path(spec_path).resolve().parent)
     from .backend import configure_device, device_name, import_keras, performance
 
     configure_device(device)
@@ -148,6 +156,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
     from .callbacks import load_state, make_callbacks, seed_states, write_history
     from .data import load_arrays, stream_mode
     from .pipeline import batches, hold_out, n_samples, steps, streamed, training_input
+    from .tracking import finish_tracking, tracking_callbacks
 
     spec = result.spec
     train = spec.train
@@ -240,6 +249,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
         "spec_file": str(spec_path) if spec_path else info.get("spec_file"),
         "spec_sha256": hashlib.sha256(spec_text.encode()).hexdigest(),
         "seed": spec.seed,
+        "params": {"total": result.params.total, "trainable": result.params.trainable},  # as `specc summary`
         "precision": perf["precision"],
         "fast": train.fast,
         "stream": stream_mode(),
@@ -251,6 +261,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
         "started": info.get("started", started.isoformat()),
         "status": "running",
     })
+    info.update(provenance)
     if worker is not None:  # multi-worker: workers, replicas, engine
         info.update(worker.provenance(train.batch_size))
     if resume is not None:
@@ -269,6 +280,8 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
             atomic_write_json(run_dir / name, content)
 
     callbacks = make_callbacks(ctx)
+    callbacks[-1:-1] = extra_callbacks  # before the epoch state, which then sees a stop they ask for
+    callbacks += tracking_callbacks(ctx, info) if cluster is None or cluster.chief else []  # track: (MLflow)
     data, fit_kw = training_input(x_train, y_train, train.batch_size, seed, first_epoch, train.epochs,
                                   train.shuffle, backend)
     if worker is not None:  # multi-worker: this worker's share of every global batch; signals stop it at once
@@ -328,6 +341,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
     info.update(status=status, epochs_done=epochs_done, best_epoch=ctx.best_epoch,
                 ended=datetime.now(timezone.utc).isoformat(), seconds=round(time.perf_counter() - t0, 3))
     atomic_write_json(run_dir / "run.json", info)
+    finish_tracking(callbacks, run_dir)  # the test metrics and files, once the run directory is complete
     if worker is not None:
         worker.done()
     return run_dir, metrics

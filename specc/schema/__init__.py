@@ -16,6 +16,8 @@ from ..layers import AnyLayer
 from .compile import Compile
 from .data import Data
 from .reuse import BlockDef, Include, SubModel, Vars, layer_short_forms
+from .search import Search
+from .track import Track
 from .train import Train
 
 SPEC_VERSION = 1
@@ -65,6 +67,9 @@ class Spec(BaseModel):
     train: Train = Field(default_factory=Train)
     data: Data | None = None
     budget: Budget | None = Field(None, description="Resource limits checked statically by `specc validate`.")
+    track: Track | None = Field(None, description="Also log the run to a tracking server (MLflow).")
+    search: Search | None = Field(None, description="A hyperparameter search for `specc tune` (docs/tuning.md); "
+                                  "`specc train` trains the spec's own values.")
 
     @field_validator("layers", mode="before")
     @classmethod
@@ -72,4 +77,4 @@ class Spec(BaseModel):
         return layer_short_forms(value)
 
 
-__all__ = ["Budget", "Spec", "BlockDef", "SubModel", "Compile", "Train", "Data", "SPEC_VERSION", "SUPPORTED_VERSIONS"]
+__all__ = ["Budget", "Spec", "Search", "BlockDef", "SubModel", "Compile", "Train", "Track", "Data", "SPEC_VERSION", "SUPPORTED_VERSIONS"]

@@ -2,7 +2,8 @@
 
 Each template is a complete, commented spec that validates without warnings, is in `specc fmt`'s
 canonical layout and trains as written on data bundled with scikit-learn (tests/test_init.py checks all
-three); `fine-tuning` also writes the small pretrained model it starts from. To add one: write ``NAME.yaml`` here and list it below.
+three); `fine-tuning` also writes the small pretrained model it starts from. To add one: write ``NAME.yaml`` here, list it below and
+run ``python -m specc.docgen`` (docs/diagrams-and-templates.md's table is generated from this list).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ TEMPLATES: dict[str, str] = {
     "sequence-rnn": "stacked LSTMs over sequences (sklearn digits read row by row, reshape [8, 8])",
     "regression": "MLP with one linear output and mean squared error (sklearn diabetes, labels: raw)",
     "fine-tuning": "a pretrained CNN's frozen convolutions with a new head (writes the base model beside it)",
+    "sweep": "the digits MLP with a search: section over width, optimizer and learning rate (specc tune)",
 }
 
 # Files a template needs beside the spec it writes (relative paths, copied from this package).

@@ -23,7 +23,7 @@ read per batch), ``prepare`` (classes, windows, tokens, features, labels; ``load
 (several inputs or outputs), ``new`` (new data for a trained run); ``records`` holds what they pass along.
 """
 
-from .new import load_preprocessing, prepare_new, read_new_data
+from .new import load_preprocessing, new_samples, prepare_new, read_new_data
 from .prepare import label_mode, load_arrays
 from .records import PREPROCESSING_FILE, Arrays, Preprocessing, Raw
 from .sources import read_csv, read_images, read_npy, read_npz, read_source
@@ -31,6 +31,6 @@ from .streams import STREAM_ENV, Lazy, run_stream_mode, stream_mode
 
 __all__ = [
     "PREPROCESSING_FILE", "STREAM_ENV", "Arrays", "Lazy", "Preprocessing", "Raw", "label_mode", "load_arrays",
-    "load_preprocessing", "prepare_new", "read_csv", "read_images", "read_new_data", "read_npy", "read_npz",
+    "load_preprocessing", "new_samples", "prepare_new", "read_csv", "read_images", "read_new_data", "read_npy", "read_npz",
     "read_source", "run_stream_mode", "stream_mode",
 ]

@@ -144,6 +144,44 @@ def read_new_data(path: Path, result: CheckResult, prep: Preprocessing, labels: 
     return raw
 
 
+def new_samples(x, y, result: CheckResult, prep: Preprocessing, labels: bool) -> Raw | Named:
+    """New samples from a file or folder ``x`` (read as ``read_new_data`` reads it), or from values already in
+    memory: ``x`` the features as the training source held them (numbers; texts for a text model) and ``y`` the
+    labels (class names or ids, as in the training data); mappings by name for a model whose data is given per
+    input/output name."""
+    import os
+
+    if isinstance(x, (str, os.PathLike)):
+        if y is not None:
+            raise RunError("give the labels inside the data file, or give arrays for both x and y")
+        return read_new_data(Path(x), result, prep, labels)
+    import numpy as np
+
+    data: Data = result.spec.data
+    if labels and y is None and data.target != "input" and not (data.window is not None and
+                                                                 _series_labels_optional(data)):
+        raise RunError("labels are needed: give y with x")
+
+    def arrays(value, names, what):
+        if value is None:
+            return None
+        if isinstance(value, dict):
+            return {k: np.asarray(v) for k, v in value.items()}
+        if len(names) != 1:
+            raise RunError(f"the model has {len(names)} {what}s ({', '.join(names)}): give a mapping of name to array")
+        return {names[0]: np.asarray(value)}
+
+    if per_name(data):
+        return Named(arrays(x, result.graph.inputs, "input"), arrays(y, result.graph.outputs, "output"), "<arrays>")
+    texts = isinstance(x, (list, tuple)) and bool(x) and all(isinstance(t, str) for t in x)
+    if not texts and np.ndim(x) == 0:
+        raise RunError(f"x must hold samples (an array, or a list of texts); got {type(x).__name__}")
+    raw = Raw(list(x) if texts else np.asarray(x), None if y is None else np.asarray(y), "<arrays>",
+              tokens=_token_source(data.source))
+    _check_raw(raw)
+    return raw
+
+
 def _series_labels_optional(data: Data) -> bool:
     """Windowed data without separate labels: the series holds its own targets."""
     y = getattr(data.source, "y", getattr(data.source, "label", "y"))

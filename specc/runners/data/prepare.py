@@ -301,7 +301,10 @@ def load_arrays(result: CheckResult, base: Path, seed: int | None) -> Arrays:
     data: Data | None = result.spec.data
     if data is None:
         raise RunError("the spec has no `data` section; add one (see docs/training.md)")
-    from .named import load_named_arrays, per_name  # named builds on this module's steps
+    from .expected import check_data_files  # both build on this module's steps
+    from .named import load_named_arrays, per_name
+
+    check_data_files(result, base)
 
     if per_name(data):
         return load_named_arrays(result, base, seed)
