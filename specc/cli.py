@@ -441,6 +441,27 @@ def _unexpected(e: Exception, what: str) -> typer.Exit:
     return typer.Exit(EXIT_INVALID)
 
 
+def _track_option(track: str | None, resume: Path | None) -> list[str]:
+    """`--track mlflow` is `--set track.type=mlflow`."""
+    if track not in (None, "mlflow"):
+        raise _usage(f"unknown tracker '{track}' (choose mlflow)")
+    if track is not None and resume is not None:
+        raise _usage("--resume continues a run as it was configured (its spec's track: section)")
+    return [f"track.type={track}"] if track else []
+
+
+def _require_tracker(result) -> None:
+    """A spec with `track:` needs the mlflow extra: say so before anything trains."""
+    if result.spec.track is not None:
+        from .runners import RunError
+        from .runners.tracking import require_mlflow
+
+        try:
+            require_mlflow()
+        except RunError as e:
+            raise _usage(str(e))
+
+
 @app.command()
 def train(
     spec: Path | None = typer.Argument(None, help="The spec file (not needed with --resume).",
@@ -475,12 +496,8 @@ def train(
         raise _usage("give a spec file (or --resume RUN_DIR)")
     else:
         spec_path = spec
-    if track not in (None, "mlflow"):
-        raise _usage(f"unknown tracker '{track}' (choose mlflow)")
-    if track is not None and resume is not None:
-        raise _usage("--resume continues a run as it was configured (its spec's track: section)")
     assignments = list(set_) + ([f"train.epochs={epochs}"] if epochs is not None else []) + (
-        ["train.fast=true"] if fast else []) + ([f"track.type={track}"] if track else [])
+        ["train.fast=true"] if fast else []) + _track_option(track, resume)
     from .api import RunError, check_size
 
     result = _checked(spec_path, assignments).result
@@ -496,13 +513,7 @@ def train(
     except RunError as e:
         typer.echo(f"specc: error: {e}", err=True)
         raise typer.Exit(EXIT_INVALID)
-    if result.spec.track is not None:
-        from .runners.tracking import require_mlflow
-
-        try:
-            require_mlflow()
-        except RunError as e:
-            raise _usage(str(e))
+    _require_tracker(result)
     if result.spec.search is not None and resume is None and not (quiet or as_json):
         typer.echo(f"note: {spec_path} has a `search:` section; this trains the values written in the spec "
                    f"(`specc tune {spec_path}` runs the search)", err=True)
@@ -563,7 +574,8 @@ def train(
 
 @app.command()
 def tune(
-    spec: Path | None = typer.Argument(None, help="A spec with a `search:` section (not needed with --resume)."),
+    spec: Path | None = typer.Argument(None, help="A spec with a `search:` section (not needed with --resume).",
+                                     autocompletion=spec_paths),
     trials: int | None = typer.Option(None, "--trials", min=1, help="How many trials (default: search.trials, "
                                       "or every point of a grid)."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=64, help="Local worker processes sharing the study."),
@@ -580,6 +592,7 @@ def tune(
 ):
     """Search the spec's `search:` space with Optuna: every point checked, every trial a run directory.
     Exit 0 done, 1 invalid spec, 2 usage (storage, study, sweep directory), 130 interrupted (resumable)."""
+    from .runners import RunError
     from .runners import tune as tuning
 
     try:
@@ -604,7 +617,7 @@ def tune(
             target = sweep_dir or Path("sweeps") / f"{model_name(result)}-{datetime.now():%Y%m%d-%H%M%S}"
             sweep = tuning.new_sweep(spec, result, target, trials, storage, study)
         code, _ = tuning.run_sweep(sweep, jobs=jobs, quiet=quiet, resume=resume is not None)
-    except tuning.TuneError as e:
+    except (tuning.TuneError, RunError) as e:  # RunError: track: without the mlflow extra
         raise _usage(str(e))
     raise typer.Exit(code)
 
@@ -884,7 +897,8 @@ def _run_dirs(paths: list[Path]) -> list:
 
 @app.command()
 def compare(
-    runs: List[Path] = typer.Argument(..., help="Two or more run directories; each is compared with the first."),
+    runs: List[Path] = typer.Argument(..., help="Two or more run directories; each is compared with the first.",
+                                      autocompletion=run_dirs),
     output: Path | None = typer.Option(None, "--output", "-o", help="Also draw the learning curves of all runs, "
                                        "overlaid, into this PNG."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -915,7 +929,8 @@ def compare(
 
 @app.command()
 def report(
-    path: Path = typer.Argument(..., help="A run directory (specc train) or a sweep directory (specc tune)."),
+    path: Path = typer.Argument(..., help="A run directory (specc train) or a sweep directory (specc tune).",
+                              autocompletion=run_dirs),
     output: Path = typer.Option(..., "--output", "-o", help="The HTML file to write."),
 ):
     """One self-contained HTML page of a run or a sweep, to read offline, mail or attach to a CI job."""
@@ -932,7 +947,8 @@ def report(
 
 @app.command()
 def track(
-    path: Path = typer.Argument(..., help="A run directory, or a sweep directory (a parent run, a nested run per trial)."),
+    path: Path = typer.Argument(..., help="A run directory, or a sweep directory (a parent run, a nested run per trial).",
+                              autocompletion=run_dirs),
     uri: str | None = typer.Option(None, "--uri", help="Tracking URI (default: the spec's track.uri, then "
                                    "MLFLOW_TRACKING_URI, then MLflow's default)."),
     experiment: str | None = typer.Option(None, "--experiment", help="Experiment (default: track.experiment, then "

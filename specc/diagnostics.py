@@ -65,6 +65,10 @@ _CODES = (
     Code("E058", "too-large", "Expanding the blocks or variables makes more layers, values or text than any model needs."),
     Code("E059", "duplicate-definition", "Two files define the same block or model."),
     # Schema.
+    Code("E060", "extends-not-found", "The spec that `extends:` names does not exist, cannot be read, or is not a "
+         "spec (a mapping); or `extends` is not a file path."),
+    Code("E061", "extends-outside", "An `extends:` path leaves the project tree (or is absolute)."),
+    Code("E062", "extends-cycle", "Specs extend each other in a loop, or in a chain longer than 16 files."),
     Code("E100", "unknown-key", "A key that this part of the spec does not have."),
     Code("E101", "missing-key", "A required key is missing."),
     Code("E102", "invalid-value", "A value has the wrong type or is out of range."),
@@ -95,6 +99,8 @@ _CODES = (
     Code("W405", "no-seed", "The spec trains but has no `seed`: runs are not repeatable.", Severity.WARNING),
     Code("W406", "learning-rate", "A learning rate outside the range that usually trains (1e-6 to 1).",
          Severity.WARNING),
+    Code("W407", "dense-per-position", "An output Dense layer takes an input of 4-D or more (images), so it "
+         "predicts one vector per position instead of one per sample.", Severity.WARNING),
     Code("E407", "unknown-io-name", "A per-output mapping (compile `loss`, `loss_weights`, `metrics`; data `y`) or "
          "per-input mapping (data `x`) names a layer that is not an output (input) of the model."),
     Code("E408", "output-without-loss", "An output of the model gets no loss: a per-output `loss` mapping leaves it "
@@ -106,6 +112,15 @@ _CODES = (
     Code("E410", "budget-params", "The model has more parameters than the budget allows."),
     Code("E411", "budget-memory", "The estimated training memory exceeds the budget."),
     Code("E412", "budget-depth", "The model is deeper than the budget allows."),
+    Code("E413", "model-too-large", "Without a `max_params` budget, the model has more than 10^10 parameters (40 GB "
+         "of float32 weights, about 160 GB to train with Adam): more than one machine holds. A budget's "
+         "`max_params` (or `--max-params`) replaces this limit."),
+    # Outputs against their training targets.
+    Code("E414", "labels-loss", "The label encoding cannot work with the loss: `labels: raw` keeps class ids, "
+         "but categorical_crossentropy needs one-hot labels."),
+    Code("E415", "output-target", "The model's output cannot match the targets it is trained against: an "
+         "autoencoder's output shape differs from its input's, or an output has fewer units than the data has "
+         "classes."),
     # The search space (`search:`, specc tune).
     Code("E500", "search-key", "A `search.space` key names no value of the spec (or a variable it does not have)."),
     Code("E501", "search-value", "A value of the search space is refused by the field it sets (its type or range)."),

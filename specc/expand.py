@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, did_you_mean, short
+from .extends import project_root
 from .layers.base import snake
 from .layers.models import MAX_REPEAT
 from .loader import Document, load_file
-from .userfiles import project_root
 
 REUSE_KEYS = ("vars", "include", "blocks")
 LIBRARY_KEYS = {"specc", "description", "vars", "include", "blocks", "models"}
@@ -41,7 +41,9 @@ _USE_KEYS = {"type", "block", "name", "inputs", "with", "repeat", "comment"}
 def needs_expansion(doc: Document) -> bool:
     """Cheap test: plain specs skip this pass entirely."""
     data = doc.data
-    return isinstance(data, dict) and (any(k in data for k in REUSE_KEYS) or "${" in doc.text or "Block" in doc.text)
+    texts = [doc.text, *(d.text for d in doc.sources.values())]  # with the bases of `extends:`
+    return isinstance(data, dict) and (any(k in data for k in REUSE_KEYS) or
+                                       any("${" in t or "Block" in t for t in texts))
 
 
 def is_library(data) -> bool:
@@ -94,7 +96,7 @@ class _Expander:
         self.spans: dict = {}
         self.key_spans: dict = {}
         self.origins: dict = {}
-        self.sources: dict[str, Document] = {root.path: root}
+        self.sources: dict[str, Document] = {**root.sources, root.path: root}  # bases of `extends:` too
         self.blocks: dict[str, tuple[Any, Document, tuple]] = {}
         self.models: dict[str, tuple[Any, Document, tuple]] = {}
         self.var_files: list[tuple[Document, dict]] = []  # in precedence order, lowest first
@@ -142,8 +144,9 @@ class _Expander:
         span = doc.spans.get(path)
         if span is not None:
             self.spans[new] = span
-        if doc is not self.root or path != new:
-            self.origins[new] = (doc.path, path)
+        origin = doc.origins.get(path)  # a value the spec inherited (`extends:`): from its base file
+        if origin is not None or doc is not self.root or path != new:
+            self.origins[new] = origin or (doc.path, path)
             self.sources.setdefault(doc.path, doc)
 
     def _key(self, doc: Document, path: tuple, new: tuple) -> None:
@@ -621,4 +624,5 @@ def _number(value):
     if type(value) not in (int, float):
         raise _Bad(f"arithmetic needs numbers. Received: {short(repr(value))}")
     return value
+
 

@@ -8,8 +8,8 @@ The model's config is read as data (``config.json`` inside a .keras zip, or the 
 specc kind of the same name (``InputLayer`` is ``Input``); the constructor arguments that the kind
 has as fields are copied and those equal to specc's default left out; Keras forms become specc's
 (initializer and regularizer objects, ``[3, 3]`` windows, ``axis: 3`` on a 4-D input). Anything that
-differs from Keras's default and that a spec cannot hold (a weight constraint, ``data_format:
-channels_first``, a Lambda or custom layer, a call argument such as ``training=False``) is a
+differs from Keras's default and that a spec cannot hold (a weight constraint, a Lambda or custom layer,
+a call argument such as ``training=False``) is a
 :class:`Problem`, never silently dropped; seeds and dtype policies are not architecture and are
 dropped. Nested models become ``models:`` entries used by ``type: Model`` nodes, and a layer called
 more than once becomes ``type: Shared`` nodes after its first call.
@@ -57,7 +57,7 @@ KERAS_DEFAULTS: dict[str, Any] = {
     "quantization_config": None, "lora_rank": None, "lora_alpha": None,
     "return_state": False, "stateful": False, "zero_output_for_mask": False, "time_major": False,
     "sparse": False, "ragged": False, "optional": False,
-    "use_gate": False, "attention_axes": None, "sliding_window": None, "flash_attention": None,
+    "use_gate": False, "sliding_window": None, "flash_attention": None,
 }
 # Build information, not arguments: derived from the inputs when the layer is called.
 BUILD_INFO = ("query_shape", "key_shape", "value_shape", "build_input_shape")
@@ -472,12 +472,14 @@ class _Converter:
             self.problem(where, cls, "a Lambda layer runs Python code, which a spec cannot hold (and specc never "
                          "loads code); rebuild it from built-in layers")
             return {"type": cls}
-        registered = entry.get("registered_name")
-        custom = (module and not module.startswith(BUILTIN_MODULES)) or (registered not in (None, cls))
         from .layers import REGISTRY
 
         kind = KIND_OF.get(cls, cls)
         target = REGISTRY.get(kind)
+        # A class of Keras's own beside its applications (ConvNeXt's LayerScale) is known by its module.
+        builtin = module.startswith(BUILTIN_MODULES) or module == getattr(target, "keras_module", None)
+        registered = entry.get("registered_name")
+        custom = (module and not builtin) or (registered not in (None, cls))
         if custom or target is None or getattr(target, "category", "") == "reuse":
             what = f"a custom layer class ({module + '.' + cls if module else registered})" if custom else \
                 f"specc has no {cls} layer kind"
@@ -504,9 +506,6 @@ class _Converter:
                 continue
             elif key == "zero_output_for_mask" and context == "Bidirectional":
                 continue  # Bidirectional sets it on the layers it wraps
-            elif key == "data_format":
-                self.problem(where, cls, f"argument data_format={value} cannot be expressed in a spec (specc's "
-                             "layers are channels_last)")
             else:
                 shown = _keras_object(value) if isinstance(value, dict) and "class_name" in value else _short(value)
                 why = " (specc has no weight constraints)" if key.endswith("_constraint") else ""
@@ -707,6 +706,10 @@ def _normalize(target, kind: str, key: str, value, rank: int | None, args: dict)
             value = value[0]
         if isinstance(value, int) and rank is not None and value == rank - 1 and value > 0:
             value = -1
+    if key == "attention_axes" and rank is not None and value is not None:
+        axes = [value] if isinstance(value, int) else value
+        if [a if a >= 0 else rank + a for a in axes] == list(range(1, rank - 1)):
+            return None  # what Keras fills in when it builds the layer: every axis between batch and features
     if key == "activation" and value == "linear" and target.model_fields[key].default is None:
         return None  # specc writes no activation as null
     return value

@@ -20,19 +20,13 @@ import stat
 from contextlib import contextmanager
 from pathlib import Path
 
+from .extends import project_root
+
 _CONFINED: contextvars.ContextVar[bool] = contextvars.ContextVar("specc_confined", default=False)
 
 # Leading bytes of the binary formats specc reads.
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip archive (.npz, .keras); the second: an empty one
 NPY_MAGIC = b"\x93NUMPY"
-
-
-def project_root(start: Path) -> Path:
-    """The nearest directory above ``start`` that holds .git or pyproject.toml; else ``start`` itself."""
-    for folder in (start, *start.parents):
-        if (folder / ".git").exists() or (folder / "pyproject.toml").exists():
-            return folder
-    return start
 
 
 @contextmanager

@@ -183,3 +183,127 @@ def postgres_url():
         run(bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "stop")
         time.sleep(0.1)
         shutil.rmtree(root, ignore_errors=True)
+
+
+# -- `specc import` round trips (tests/test_import*.py); Keras and numpy are imported where used --------
+def randomize(model, seed: int = 0) -> None:
+    """Weights unlike any fresh initialization (moving statistics included), so a load must carry them."""
+    import numpy as np
+    from keras import layers as L
+
+    rng = np.random.default_rng(seed)
+    for w in model.weights:
+        shape = tuple(w.shape)
+        values = rng.normal(0.0, 0.05, shape) if w.trainable else rng.uniform(0.5, 1.5, shape)
+        w.assign(np.asarray(values).astype(w.dtype))
+    for layer in model.layers:
+        if isinstance(layer, L.Normalization) and layer.built:
+            layer.finalize_state()  # it computes with copies of its statistics, made when they are set
+
+
+def keras_rows(model) -> dict:
+    import numpy as np
+
+    rows = {}
+    for layer in model.layers:
+        try:
+            shape = list(layer.output.shape)
+        except (AttributeError, ValueError):
+            shape = None  # a layer called more than once has no single output
+        trainable = sum(int(np.prod(w.shape)) for w in layer.trainable_weights)
+        rows[layer.name] = {"class": type(layer).__name__, "output_shape": shape, "params": layer.count_params(),
+                            "trainable_params": trainable}
+    return rows
+
+
+def keras_totals(model) -> dict:
+    import numpy as np
+
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    total = model.count_params()
+    return {"total": total, "trainable": trainable, "non_trainable": total - trainable}
+
+
+# Later calls of a shared layer or model; Keras operations as layers; a Sequential's input (not in .layers).
+EXTRA_KINDS = {"Shared", "Model", "Rescaling", "Add", "Subtract", "Multiply", "Input"}
+
+
+def assert_same_architecture(model, summary: dict) -> None:
+    """The spec's static summary against the Keras model's own layer list."""
+    ours = {row["name"]: row for row in summary["layers"]}
+    for name, want in keras_rows(model).items():
+        assert name in ours, f"Keras layer {name!r} is missing from the imported spec"
+        row = ours[name]
+        kind = "Model" if want["class"] in ("Functional", "Sequential") else \
+            "Input" if want["class"] == "InputLayer" else want["class"]
+        assert row["type"] == kind, name
+        if want["output_shape"] is not None:
+            assert row["output_shape"] == want["output_shape"], name
+        assert (row["params"], row["trainable_params"]) == (want["params"], want["trainable_params"]), name
+    names = {layer.name for layer in model.layers}
+    for row in summary["layers"]:
+        if row["name"] not in names:  # a later call of a shared layer, or a Keras operation (x + 3.0)
+            assert row["type"] in EXTRA_KINDS and row["params"] == 0, row
+    assert summary["params"] == keras_totals(model)
+
+
+def sample(model, seed: int = 1):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    xs = [rng.normal(size=(2, *t.shape[1:])).astype("float32") for t in model.inputs]
+    return xs[0] if len(xs) == 1 else xs
+
+
+def predictions(model, x) -> list:
+    import numpy as np
+
+    out = model(x, training=False)  # eagerly: tracing a large model for predict() costs more than running it
+    return [np.asarray(y) for y in (out if isinstance(out, (list, tuple)) else [out])]
+
+
+def weights_of(keras_file):
+    """The weights file inside a .keras file, taken out: Keras reads it inside the zip with seeks that
+    reread the member from its start, so a model of 800 layers takes minutes there and seconds here."""
+    import zipfile
+
+    folder = keras_file.parent / f"{keras_file.stem}_weights"
+    with zipfile.ZipFile(keras_file) as z:
+        return z.extract("model.weights.h5", folder)
+
+
+def assert_same_predictions(original, built, keras_file) -> None:
+    import numpy as np
+
+    x = sample(original)
+    want = predictions(original, x)
+    before = predictions(built, x)
+    assert not all(np.allclose(b, w, atol=1e-4) for b, w in zip(before, want)), "vacuous: fresh weights agree"
+    built.load_weights(weights_of(keras_file))
+    for got, expected in zip(predictions(built, x), want, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def round_trip(model, tmp_path, weights: bool = True) -> dict:
+    """Save the model both ways, import both, check the architecture (and weights and predictions)."""
+    from specc.importing import import_model
+    from specc.lower import keras_model
+    from specc.render import summary_data
+
+    randomize(model)
+    keras_file = tmp_path / "original.keras"
+    model.save(keras_file)
+    json_file = tmp_path / "original.json"
+    json_file.write_text(model.to_json())
+    from_json = import_model(json_file)
+    imported = import_model(keras_file)
+    assert imported.problems == [] and from_json.problems == [], [str(p) for p in imported.problems]
+    assert from_json.spec == imported.spec  # the same config either way
+    assert imported.result.ok and not imported.result.errors
+    assert_same_architecture(model, summary_data(imported.result))
+    if weights:
+        built = keras_model(imported.result, compile=False)
+        assert built.count_params() == model.count_params()
+        assert [tuple(t.shape) for t in built.outputs] == [tuple(t.shape) for t in model.outputs]
+        assert_same_predictions(model, built, keras_file)
+    return imported.spec

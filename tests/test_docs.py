@@ -194,3 +194,25 @@ def test_shell_and_editor_commands_in_the_docs_run(tmp_path):
     assert "_SPECC_COMPLETE=complete_bash" in installed.read_text()
     assert (tmp_path / "digits.svg").is_file() and (tmp_path / "cnn.yaml").is_file()
     assert os.path.getsize(tmp_path / "specc.schema.json") == (ROOT / "docs" / "specc.schema.json").stat().st_size
+
+
+@pytest.mark.slow  # reads real runs (trained once per test process)
+@pytest.mark.parametrize("line", list(_commands("runs", "compare", "report", "track")))
+def test_run_commands_in_the_docs_run(line, tiny_runs, tmp_path):
+    """`specc runs/compare/report/track` lines run in a folder whose runs/NAME directories (the names the docs
+    use) are real runs; files they write go there too, and `track` logs to a local store there."""
+    import re
+    import shlex
+    import shutil
+
+    args = shlex.split(line)[1:]
+    names = sorted({m for a in args for m in re.findall(r"^runs/([^/]+)$", a)})
+    for i, name in enumerate(names):
+        shutil.copytree(tiny_runs["ab"[i % 2]], tmp_path / "runs" / name)
+    if not names:  # `specc runs` on the default folder
+        for name in "ab":
+            shutil.copytree(tiny_runs[name], tmp_path / "runs" / name)
+    out = run_cli(*args, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    if "-o" in args:
+        assert (tmp_path / args[args.index("-o") + 1]).stat().st_size > 1000

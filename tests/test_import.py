@@ -17,109 +17,27 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from conftest import ROOT, assert_names_its_schema, run_cli  # noqa: E402
+from conftest import (  # noqa: E402
+    ROOT,
+    assert_names_its_schema,
+    assert_same_architecture,
+    assert_same_predictions,
+    predictions,
+    randomize,
+    round_trip,
+    run_cli,
+    sample,
+)
 from keras import layers as L  # noqa: E402
+from keras.src.applications.convnext import LayerScale  # noqa: E402
+from keras.src.applications.inception_resnet_v2 import CustomScaleLayer  # noqa: E402
 
 from specc.importer import ImportFailure, import_config, import_layer, read_model_config  # noqa: E402
 from specc.importing import import_model, to_yaml  # noqa: E402
 from specc.layers import REGISTRY  # noqa: E402
 from specc.loader import load_text  # noqa: E402
-from specc.render import summary_data  # noqa: E402
 
 APPS = keras.applications
-
-
-# -- helpers -------------------------------------------------------------------------------------
-def randomize(model, seed: int = 0) -> None:
-    """Weights unlike any fresh initialization (moving statistics included), so a load must carry them."""
-    rng = np.random.default_rng(seed)
-    for w in model.weights:
-        shape = tuple(w.shape)
-        values = rng.normal(0.0, 0.05, shape) if w.trainable else rng.uniform(0.5, 1.5, shape)
-        w.assign(np.asarray(values).astype(w.dtype))
-
-
-def keras_rows(model) -> dict:
-    rows = {}
-    for layer in model.layers:
-        try:
-            shape = list(layer.output.shape)
-        except (AttributeError, ValueError):
-            shape = None  # a layer called more than once has no single output
-        trainable = sum(int(np.prod(w.shape)) for w in layer.trainable_weights)
-        rows[layer.name] = {"class": type(layer).__name__, "output_shape": shape, "params": layer.count_params(),
-                            "trainable_params": trainable}
-    return rows
-
-
-def keras_totals(model) -> dict:
-    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    total = model.count_params()
-    return {"total": total, "trainable": trainable, "non_trainable": total - trainable}
-
-
-# Later calls of a shared layer or model; Keras operations as layers; a Sequential's input (not in .layers).
-EXTRA_KINDS = {"Shared", "Model", "Rescaling", "Add", "Subtract", "Multiply", "Input"}
-
-
-def assert_same_architecture(model, summary: dict) -> None:
-    """The spec's static summary against the Keras model's own layer list."""
-    ours = {row["name"]: row for row in summary["layers"]}
-    for name, want in keras_rows(model).items():
-        assert name in ours, f"Keras layer {name!r} is missing from the imported spec"
-        row = ours[name]
-        kind = "Model" if want["class"] in ("Functional", "Sequential") else \
-            "Input" if want["class"] == "InputLayer" else want["class"]
-        assert row["type"] == kind, name
-        if want["output_shape"] is not None:
-            assert row["output_shape"] == want["output_shape"], name
-        assert (row["params"], row["trainable_params"]) == (want["params"], want["trainable_params"]), name
-    names = {layer.name for layer in model.layers}
-    for row in summary["layers"]:
-        if row["name"] not in names:  # a later call of a shared layer, or a Keras operation (x + 3.0)
-            assert row["type"] in EXTRA_KINDS and row["params"] == 0, row
-    assert summary["params"] == keras_totals(model)
-
-
-def sample(model, seed: int = 1):
-    rng = np.random.default_rng(seed)
-    xs = [rng.normal(size=(2, *t.shape[1:])).astype("float32") for t in model.inputs]
-    return xs[0] if len(xs) == 1 else xs
-
-
-def predictions(model, x) -> list:
-    out = model(x, training=False)  # eagerly: tracing a large model for predict() costs more than running it
-    return [np.asarray(y) for y in (out if isinstance(out, (list, tuple)) else [out])]
-
-
-def assert_same_predictions(original, built, keras_file) -> None:
-    x = sample(original)
-    want = predictions(original, x)
-    before = predictions(built, x)
-    assert not all(np.allclose(b, w, atol=1e-4) for b, w in zip(before, want)), "vacuous: fresh weights agree"
-    built.load_weights(keras_file)
-    for got, expected in zip(predictions(built, x), want, strict=True):
-        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
-
-
-def round_trip(model, tmp_path, weights: bool = True) -> dict:
-    """Save the model both ways, import both, check the architecture (and weights and predictions)."""
-    from specc.lower import keras_model
-
-    randomize(model)
-    keras_file = tmp_path / "original.keras"
-    model.save(keras_file)
-    json_file = tmp_path / "original.json"
-    json_file.write_text(model.to_json())
-    from_json = import_model(json_file)
-    imported = import_model(keras_file)
-    assert imported.problems == [] and from_json.problems == [], [str(p) for p in imported.problems]
-    assert from_json.spec == imported.spec  # the same config either way
-    assert imported.result.ok and not imported.result.errors
-    assert_same_architecture(model, summary_data(imported.result))
-    if weights:
-        assert_same_predictions(model, keras_model(imported.result, compile=False), keras_file)
-    return imported.spec
 
 
 # -- small models ------------------------------------------------------------------------------
@@ -284,51 +202,7 @@ def test_ops_on_tensors_become_layers(tmp_path):
         {"type": "Add"}, {"type": "Rescaling", "scale": -1.0, "offset": 2.0}]
 
 
-# -- Keras applications ------------------------------------------------------------------------------
-SLOW = pytest.mark.slow
-
-
-def app(name: str, marks=(), **kw):
-    return pytest.param(name, kw, id=name, marks=marks)
-
-
-APPLICATIONS = [
-    app("MobileNet", input_shape=(32, 32, 3)),
-    app("MobileNetV2", input_shape=(32, 32, 3)),
-    app("MobileNetV3Small", input_shape=(32, 32, 3)),
-    app("EfficientNetB0", input_shape=(32, 32, 3)),
-    app("VGG16", SLOW, input_shape=(32, 32, 3)),
-    app("ResNet50", SLOW, input_shape=(32, 32, 3)),
-    app("ResNet50V2", SLOW, input_shape=(32, 32, 3)),
-    app("DenseNet121", SLOW, input_shape=(32, 32, 3)),
-    app("InceptionV3", SLOW, input_shape=(75, 75, 3)),
-    app("Xception", SLOW, input_shape=(71, 71, 3)),
-    app("NASNetMobile", SLOW, input_shape=(32, 32, 3)),
-]
-
-
-@pytest.mark.parametrize("name, kw", APPLICATIONS)
-def test_application_round_trip(name, kw, tmp_path):
-    model = getattr(APPS, name)(weights=None, classes=10, classifier_activation=None, **kw)
-    round_trip(model, tmp_path)
-
-
-@pytest.mark.parametrize("name, kind, count, kw", [
-    pytest.param("ConvNeXtTiny", "LayerScale", 18, dict(input_shape=(32, 32, 3)), marks=SLOW, id="ConvNeXtTiny"),
-    pytest.param("InceptionResNetV2", "CustomScaleLayer", 40, dict(input_shape=(75, 75, 3)), marks=SLOW,
-                 id="InceptionResNetV2"),
-])
-def test_application_with_custom_layers_is_refused(name, kind, count, kw, tmp_path):
-    model_file = tmp_path / f"{name}.json"
-    model_file.write_text(getattr(APPS, name)(weights=None, classes=10, **kw).to_json())
-    out_file = tmp_path / "out.yaml"
-    out = run_cli("import", model_file, "-o", out_file)
-    assert out.returncode == 1
-    lines = out.stderr.strip().splitlines()
-    refused = [x for x in lines if f"({kind}): a custom layer class" in x]
-    assert len(refused) == count and all(x.startswith(f"{model_file}: error: layer '") for x in refused)
-    assert lines[-1] == f"{model_file}: not imported ({count} error(s)); nothing written"
-    assert not out_file.exists()
+# keras.applications, every one: tests/test_import_applications.py
 
 
 # -- what cannot be expressed -------------------------------------------------------------------------
@@ -365,6 +239,14 @@ def test_lambda_layer_is_refused_and_nothing_is_written(tmp_path):
     assert f"{original}: error: layer 'twice' (Lambda): a Lambda layer runs Python code" in out.stderr
     assert "Traceback" not in out.stderr
     assert out_file.read_text() == "kept\n"  # a refused import leaves an existing file alone
+    # The refusal docs/import-export.md shows, run as it shows it.
+    import re
+
+    (tmp_path / "with_lambda.keras").write_bytes(original.read_bytes())
+    text = (ROOT / "docs" / "import-export.md").read_text()
+    shown = re.search(r"```console\n\$ (specc import with_lambda.*?)\n(.*?)```", text, re.S)
+    out = run_cli(*shown.group(1).split()[1:], cwd=tmp_path)
+    assert out.returncode == 1 and out.stderr == shown.group(2)
 
 
 def test_custom_layer_and_subclassed_model_are_refused():
@@ -391,7 +273,6 @@ def test_arguments_a_spec_cannot_express_are_reported():
     problems = _problems(keras.Model(x, y))
     expected = [
         "layer 'x' (InputLayer): a fixed batch size (4)",
-        "layer 'cf' (Conv2D): argument data_format=channels_first",
         "layer 'bn' (BatchNormalization): argument renorm=true",
         "layer 'capped' (Dense): argument kernel_constraint=MaxNorm(max_value=2.0, axis=0)",
         "layer 'ortho' (Dense): argument kernel_regularizer=OrthogonalRegularizer(",
@@ -458,8 +339,8 @@ LAYERS = [
     (lambda: L.UnitNormalization(), 2),
     (lambda: L.RMSNormalization(epsilon=1e-5), 2),
     (lambda: L.Normalization(), 3),
-    (lambda: L.Normalization(mean=[1.0, 2.0, 3.0], variance=[1.0, 2.0, 3.0], invert=True), 3),
-    (lambda: L.Dropout(0.3, noise_shape=(None, 1, 3), seed=3), 3),
+    (lambda: L.Normalization(mean=[1.0, 2.0, 3.0], variance=[1.0, 2.0, 3.0], invert=True), 3, (4, 3)),
+    (lambda: L.Dropout(0.3, noise_shape=(None, 1, 3), seed=3), 3, (4, 3)),
     (lambda: L.SpatialDropout1D(0.2), 3),
     (lambda: L.SpatialDropout2D(0.2), 4),
     (lambda: L.GaussianNoise(0.1), 2),
@@ -479,13 +360,16 @@ LAYERS = [
     (lambda: L.Bidirectional(L.LSTM(3, return_sequences=True), merge_mode="sum"), 3),
     (lambda: L.TimeDistributed(L.Dense(2, activation="softmax")), 3),
     (lambda: L.MultiHeadAttention(2, 4, value_dim=3, output_shape=5, dropout=0.1, use_bias=False), 3),
+    (lambda: L.MultiHeadAttention(2, 4, attention_axes=2), 4),
+    (lambda: LayerScale(1e-6, 6), 4),
+    (lambda: CustomScaleLayer(0.17), 4),
     (lambda: L.Attention(use_scale=True, score_mode="concat"), 3),
     (lambda: L.Reshape((3, -1)), 2),
     (lambda: L.Permute((2, 1)), 3),
     (lambda: L.RepeatVector(3), 2),
     (lambda: L.Flatten(), 3),
     (lambda: L.Rescaling(1 / 255.0, offset=-1.0), 2),
-    (lambda: L.Rescaling([0.5, 2.0]), 2),
+    (lambda: L.Rescaling([0.5, 2.0]), 2, (2,)),
     (lambda: L.Concatenate(axis=1), 3),
     (lambda: L.Dot(axes=(1, 1), normalize=True), 2),
     (lambda: L.Add(), 2), (lambda: L.Subtract(), 2), (lambda: L.Multiply(), 2), (lambda: L.Average(), 2),
@@ -501,8 +385,12 @@ def _without_names(config):
     return config
 
 
-@pytest.mark.parametrize("make, rank", LAYERS, ids=[f"{i}" for i in range(len(LAYERS))])
-def test_imported_layer_builds_the_same_keras_layer(make, rank):
+LAYERS = [(entry + (None,))[:3] for entry in LAYERS]  # (make, rank, sample shape where the default does not fit)
+LAYER_IDS = [f"{i}-{type(make()).__name__}" for i, (make, _, _) in enumerate(LAYERS)]
+
+
+@pytest.mark.parametrize("make, rank, _", LAYERS, ids=LAYER_IDS)
+def test_imported_layer_builds_the_same_keras_layer(make, rank, _):
     """Every argument survives: the Keras layer specc builds from the import has the original's config."""
     import pydantic
 
@@ -515,8 +403,46 @@ def test_imported_layer_builds_the_same_keras_layer(make, rank):
     assert _without_names(rebuilt.get_config()) == _without_names(layer.get_config()), spec
 
 
+TYPICAL = {2: (6,), 3: (5, 6), 4: (6, 6, 6), 5: (4, 4, 4, 6)}  # a sample of each rank
+
+
+@pytest.mark.parametrize("make, rank, shape", LAYERS, ids=LAYER_IDS)
+def test_built_and_saved_layer_round_trips(make, rank, shape, tmp_path):
+    """Keras fills some arguments in when a layer is built (MultiHeadAttention's attention_axes) and
+    writes others in its own forms: each kind, called on typical inputs and saved as a user saves it,
+    imports with nothing refused, rebuilds with the built original's config, and takes its weights."""
+    from specc.lower import keras_model
+
+    layer = make()
+    n = REGISTRY[type(layer).__name__].n_inputs[0]
+    ints = isinstance(layer, L.Embedding)
+    inputs = [keras.Input(shape or TYPICAL[rank], dtype="int32" if ints else "float32", name=f"in{i}")
+              for i in range(n)]
+    if isinstance(layer, L.MultiHeadAttention):
+        output = layer(*inputs)  # call(query, value), as a transformer calls it
+    else:
+        output = layer(inputs if n > 1 else inputs[0])
+    model = keras.Model(inputs if n > 1 else inputs[0], output, name="one_layer")
+    randomize(model)
+    model.save(tmp_path / "layer.keras")
+    imported = import_model(tmp_path / "layer.keras")
+    assert imported.problems == [], [str(p) for p in imported.problems]
+    built = keras_model(imported.result, compile=False)
+    rebuilt = built.get_layer(layer.name)
+    assert type(rebuilt) is type(layer)
+    assert _without_names(rebuilt.get_config()) == _without_names(layer.get_config()), imported.text
+    assert built.count_params() == model.count_params()
+    rng = np.random.default_rng(2)
+    x = [rng.integers(0, 10, (2, *t.shape[1:])) if ints else rng.normal(size=(2, *t.shape[1:])).astype("float32")
+         for t in model.inputs]
+    x = x[0] if len(x) == 1 else x
+    built.load_weights(tmp_path / "layer.keras")
+    for got, want in zip(predictions(built, x), predictions(model, x), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
 def test_every_importable_kind_is_covered():
-    covered = {type(make()).__name__ for make, _ in LAYERS}
+    covered = {type(make()).__name__ for make, _, _ in LAYERS}
     kinds = {k for k, c in REGISTRY.items() if c.category != "reuse" and k != "Input"}
     assert kinds - covered == set()
 

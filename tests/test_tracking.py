@@ -182,3 +182,66 @@ def test_the_track_section_is_checked(tmp_path):
     schema = json.loads(run_cli("schema").stdout)
     assert "track" in schema["properties"]
     assert run_cli("train", spec, "--track", "wandb").returncode == 2
+
+
+def test_specc_tune_nests_each_trial_under_the_sweep_and_writes_hparams(tmp_path):
+    """A real sweep (two grid points, one epoch each) with `track:`: one parent run, a nested run per trial; and
+    TensorBoard's HParams data (which every sweep writes)."""
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    spec = tmp_path / "sweep.yaml"
+    spec.write_text(f"""specc: 1
+name: iris-sweep
+seed: 7
+layers:
+  - {{type: Dense, units: 8, activation: relu, input_dim: 4}}
+  - {{type: Dense, units: 3, activation: softmax}}
+compile: {{optimizer: {{type: SGD, learning_rate: 0.05}}, loss: categorical_crossentropy, metrics: [accuracy]}}
+train: {{epochs: 1, batch_size: 16, validation_split: 0.2, tensorboard: false}}
+data: {{source: {{type: sklearn, name: iris}}, test_split: 0.2}}
+track: {{uri: "{store}", experiment: tuned}}
+search:
+  sampler: grid
+  space:
+    compile.optimizer.learning_rate: [0.05, 0.1]
+""")
+    out = run_cli("tune", spec, "--sweep-dir", tmp_path / "sweep", env={"CI": "1"}, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    c = client(store)
+    runs = c.search_runs([c.get_experiment_by_name("tuned").experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert len(parents) == 1 and len(runs) == 3
+    parent = parents[0]
+    assert parent.info.status == "FINISHED" and parent.data.params["search.sampler.type"] == "grid"
+    assert "best_val_accuracy" in parent.data.metrics or "best_val_loss" in parent.data.metrics
+    trials = [r for r in runs if r is not parent]
+    assert all(r.data.tags["mlflow.parentRunId"] == parent.info.run_id for r in trials)
+    assert sorted(r.data.params["compile.optimizer.learning_rate"] for r in trials) == ["0.05", "0.1"]
+    assert all(r.info.status == "FINISHED" and "test_accuracy" in r.data.metrics for r in trials)
+    assert {a.path for a in c.list_artifacts(parent.info.run_id)} >= {"results.json", "report.html", "sweep.json"}
+    # The same sweep wrote TensorBoard's HParams data: the experiment, and a session per trial.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import metadata, plugin_data_pb2
+
+    board = tmp_path / "sweep" / "tensorboard"
+    root = EventAccumulator(str(board))
+    root.Reload()
+    experiment = plugin_data_pb2.HParamsPluginData.FromString(
+        root.PluginTagToContent(metadata.PLUGIN_NAME)["_hparams_/experiment"]).experiment
+    assert [h.name for h in experiment.hparam_infos] == ["compile.optimizer.learning_rate"]
+    sessions = sorted(p.name for p in board.iterdir() if p.is_dir())
+    assert sessions == ["trial-0000", "trial-0001"]
+    for name in sessions:
+        session = EventAccumulator(str(board / name))
+        session.Reload()
+        start = plugin_data_pb2.HParamsPluginData.FromString(
+            session.PluginTagToContent(metadata.PLUGIN_NAME)["_hparams_/session_start_info"]).session_start_info
+        assert start.hparams["compile.optimizer.learning_rate"].number_value in (0.05, 0.1)
+        assert experiment.metric_infos[0].name.tag in session.Tags()["tensors"]
+    # ... and `specc runs` and `specc report` read the real sweep directory.
+    listed = json.loads(run_cli("runs", tmp_path / "sweep", "-f", "json").stdout)["runs"]
+    assert [r["trial"]["number"] for r in listed] == [0, 1]  # the grid's order is the sampler's
+    assert sorted(r["spec"]["compile.optimizer.learning_rate"] for r in listed) == [0.05, 0.1]
+    out = run_cli("report", tmp_path / "sweep", "-o", tmp_path / "sweep.html")
+    assert out.returncode == 0, out.stderr
+    page = (tmp_path / "sweep.html").read_text()
+    assert page.count('<article aria-labelledby="trial-') == 2 and "plots" in page

@@ -82,9 +82,9 @@ class Share:
         if not lo <= len(shapes) <= hi:
             raise ShapeError(f"'{self.named}' ({target.kind()}) takes {lo if lo == hi else f'{lo} to {hi}'} "
                              f"input(s). Received: {len(shapes)}", field="inputs", code="E204")
-        shape = target.infer(shapes)
+        shape = target.output_of(shapes)
         built = inputs_of(self.named)
-        if target.count_params(shapes) != target.count_params(built):
+        if target.params(shapes) != target.params(built):
             raise ShapeError(
                 f"'{self.named}' has weights built for input {fmt_shapes(built)}, which do not fit this "
                 f"input. Received: {fmt_shapes(shapes)}", field="inputs",

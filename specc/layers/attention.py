@@ -35,6 +35,10 @@ class MultiHeadAttention(Layer):
     output_shape: Union[PositiveInt, Annotated[list[PositiveInt], Field(min_length=1)], None] = Field(
         None, description="Size of the output's last axis (or axes); null: the query's last axis."
     )
+    attention_axes: Union[int, Annotated[list[int], Field(min_length=1)], None] = Field(
+        None, description="Axes the query attends over (counted with the batch axis as 0, -2 is the one before the "
+        "features); null: every axis between batch and features. The other axes are batch axes."
+    )
     kernel_initializer: Initializer = "glorot_uniform"
     bias_initializer: Initializer = "zeros"
     kernel_regularizer: Regularizer | None = None
@@ -43,6 +47,32 @@ class MultiHeadAttention(Layer):
     seed: int | None = None
     n_inputs = (2, 3)
     category = "attention"
+
+    def attended(self, rank: int) -> list[int]:
+        """The attention axes as non-negative indices for inputs of this rank (Keras's own resolution)."""
+        if self.attention_axes is None:
+            return list(range(1, rank - 1))
+        axes = [self.attention_axes] if isinstance(self.attention_axes, int) else self.attention_axes
+        return [a if a >= 0 else rank + a for a in axes]
+
+    def _check_axes(self, shapes) -> None:
+        query, key = shapes[0], shapes[2] if len(shapes) > 2 else shapes[1]
+        rank = len(query)
+        axes = self.attended(rank)
+        if any(not 0 < a < rank - 1 for a in axes) or len(set(axes)) < len(axes):
+            raise ShapeError(
+                f"MultiHeadAttention's attention_axes must name distinct axes between the batch axis and the "
+                f"features (1 to {rank - 2}, or -{rank - 1} to -2, for {rank}-D inputs). Received: "
+                f"attention_axes={self.attention_axes}, {_named(shapes)}",
+                field="attention_axes",
+            )
+        batch = [a for a in range(1, rank - 1) if a not in axes]
+        if any(query[a] != key[a] for a in batch):
+            raise ShapeError(
+                "MultiHeadAttention needs the query and key to match on the axes it does not attend over (axes "
+                f"{batch} are batch axes with attention_axes={self.attention_axes}). Received: {_named(shapes)}",
+                field="attention_axes",
+            )
 
     def call_keras(self, layer, tensors, **kwargs):
         # Keras's signature is call(query, value, key=None), not a list.
@@ -73,6 +103,7 @@ class MultiHeadAttention(Layer):
                 "MultiHeadAttention needs the value and key to match on every axis but the last (an unknown size "
                 f"matches only an unknown size, as in Keras). Received: {_named(shapes)}"
             )
+        self._check_axes(shapes)
         return (*query[:-1], *(self._out() or query[-1:]))
 
     def count_params(self, shapes):

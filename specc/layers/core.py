@@ -8,6 +8,7 @@ from pydantic import Field
 
 from .base import (
     ActivationName,
+    DataFormat,
     Dim,
     Initializer,
     Layer,
@@ -18,6 +19,7 @@ from .base import (
     ShapeError,
     fmt_shape,
     prod,
+    rank_name,
 )
 
 DType = Literal["float32", "float16", "bfloat16", "float64", "int32", "int64", "uint8", "bool"]
@@ -28,7 +30,7 @@ class Input(Layer):
 
     type: Literal["Input"]
     shape: list[Dim] = Field(description="Shape of one sample, e.g. [28, 28, 1]; null for a variable size.")
-    dtype: DType = "float32"
+    dtype: DType = Field("float32", description="The dtype of the input values (integer ids for an Embedding).")
     n_inputs = (0, 0)
 
     def default_name(self) -> str:
@@ -61,8 +63,9 @@ class Dense(Layer):
     input_dim: PositiveInt | None = Field(
         None, description="Number of input features; the course's short form of input_shape: [n]."
     )
-    ranks = (2, 3)
-    rank_hint = " (batch, features) or (batch, steps, features); add Flatten or global pooling after images"
+    # Any rank from 2-D: on a larger input it acts on the last axis, position by position (a pointwise
+    # projection, as in ConvNeXt); a model output doing that is linted (W407).
+    ranks = None
 
     def sample_shape(self):
         if self.input_dim is not None:
@@ -76,7 +79,9 @@ class Dense(Layer):
 
     def infer(self, shapes):
         (shape,) = shapes
-        self.check_rank(shape)
+        if len(shape) < 2:
+            raise ShapeError(f"Dense expects an input of at least 2-D (batch, features). Received: "
+                             f"{rank_name(len(shape))} shape {fmt_shape(shape)}", code="E300")
         if shape[-1] is None:
             raise ShapeError(f"Dense needs a known last axis. Received: input shape {fmt_shape(shape)}")
         return (*shape[:-1], self.units)
@@ -125,6 +130,7 @@ class Flatten(Layer):
     """Flattens each sample to one axis (a scalar sample becomes one value, as in Keras)."""
 
     type: Literal["Flatten"]
+    data_format: DataFormat = "channels_last"
 
     def infer(self, shapes):
         (shape,) = shapes

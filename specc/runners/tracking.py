@@ -282,15 +282,30 @@ def sweep_parent(run) -> str | None:
 def start_sweep(sweep_dir: Path, track: dict | None, name: str, params: dict | None = None) -> MlflowRun:
     """For `specc tune`: open the sweep's parent run and write its id to SWEEP_DIR/tracking.json, where every
     trial's callback (in any worker process) finds it and nests its own run under it."""
+    from ..runs import read_json
     from .files import atomic_write_json
 
     require_mlflow()
     where = settings(track, name)
+    saved, _ = read_json(Path(sweep_dir) / TRACKING_FILE)  # a resumed sweep goes on in the same parent run
+    previous = ((saved or {}).get("mlflow") or {}).get("run_id") if isinstance(saved, dict) else None
     log = MlflowRun(where["uri"], where["experiment"])
     log.start(where["run_name"] or f"{name} (sweep)", {"specc.sweep": str(Path(sweep_dir).resolve()),
-                                                        **where["tags"]}, params or {})
+                                                        **where["tags"]}, params or {}, run_id=previous)
     atomic_write_json(Path(sweep_dir) / TRACKING_FILE, {"mlflow": log.record()})
     return log
+
+
+def track_sweep(sweep) -> MlflowRun | None:
+    """`specc tune`: the parent run when the sweep's spec has `track:` (its trials' runs nest under it)."""
+    spec = sweep.result.spec
+    if spec.track is None:
+        return None
+    from ..overrides import flatten
+
+    params = flatten(spec.search.model_dump(mode="json", exclude_none=True), "search") if spec.search else {}
+    return start_sweep(sweep.dir, spec.track.model_dump(mode="json"), sweep.info.get("name") or spec.name or
+                       sweep.dir.name, params)
 
 
 def finish_sweep(log: MlflowRun, sweep_dir: Path, artifacts: bool = True) -> None:

@@ -269,7 +269,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
     atomic_write_json(run_dir / "run.json", info)
     scope.push(record_failure(run_dir, info))  # from here on a failure is recorded (resumed runs too)
 
-    if arrays.classes is not None:
+    if arrays.classes is not None and (spec.data is None or spec.data.target != "input"):  # not an autoencoder's
         atomic_write_json(run_dir / "classes.json", list(arrays.classes))
     for name, content in (getattr(arrays, "artifacts", None) or {}).items():
         if isinstance(content, (bytes, bytearray)):

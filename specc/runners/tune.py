@@ -437,10 +437,13 @@ def run_sweep(sweep: Sweep, jobs: int = 1, quiet: bool = False, resume: bool = F
     Returns (exit code, results)."""
     import sys
 
+    from .hparams import write_hparams
+    from .tracking import finish_sweep, track_sweep
     from .tune_results import Live, summary_lines, trial_rows, write_results
 
     sweep.shared = sweep.shared or jobs > 1
     study = open_study(sweep, create=True)
+    tracker = track_sweep(sweep)  # track: (MLflow): one parent run, the trials' runs nested under it
     interrupted = False
     with Stop() as stop, Live(sweep, quiet) as live:
         def show(st):
@@ -457,7 +460,10 @@ def run_sweep(sweep: Sweep, jobs: int = 1, quiet: bool = False, resume: bool = F
             interrupted = True
         interrupted = interrupted or bool(stop)
     results = write_results(sweep, study)
+    write_hparams(sweep.dir)  # TensorBoard's HParams view of the trials
     sweep.write_info(status="interrupted" if interrupted else "complete")
+    if tracker is not None:
+        finish_sweep(tracker, sweep.dir)
     if not quiet:
         for line in summary_lines(results, sweep):
             print(line, file=sys.stderr)
