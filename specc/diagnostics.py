@@ -62,7 +62,7 @@ _CODES = (
     Code("E056", "block-arguments", "A block use gives an unknown parameter, misses a required one, or gives the "
          "wrong number of inputs."),
     Code("E057", "block-cycle", "Blocks use each other in a loop."),
-    Code("E058", "too-large", "Expanding the blocks makes more layers than any model needs."),
+    Code("E058", "too-large", "Expanding the blocks or variables makes more layers, values or text than any model needs."),
     Code("E059", "duplicate-definition", "Two files define the same block or model."),
     # Schema.
     Code("E060", "extends-not-found", "The spec that `extends:` names does not exist, cannot be read, or is not a "

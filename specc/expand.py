@@ -30,6 +30,8 @@ REUSE_KEYS = ("vars", "include", "blocks")
 LIBRARY_KEYS = {"specc", "description", "vars", "include", "blocks", "models"}
 MAX_LAYERS = 10_000  # after expansion; a repeat inside a repeat grows fast
 MAX_EXPRESSION = 200
+MAX_TEXT = 10_000  # characters of one string after `${...}` substitution (names, paths, descriptions)
+MAX_VALUES = 100_000  # values copied out of variables: variables that hold lists of each other grow fast
 _REF = re.compile(r"\$\{([^{}]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LAYER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
@@ -101,6 +103,8 @@ class _Expander:
         self.groups: dict[str, tuple[str, ...]] = {}
         self.checked_blocks: dict[str, bool] = {}
         self.layers = 0
+        self.values = 0
+        self.failed_vars: set[str] = set()
         self.use_counts: dict[str, int] = {}
 
     # -- driver ---------------------------------------------------------------
@@ -237,6 +241,7 @@ class _Expander:
                 try:
                     resolved = self._copy(value, doc, path, ("vars", name), scope, record=False)
                 except _Stop:
+                    self.failed_vars.add(name)  # already reported: its users say nothing more
                     continue
                 scope[name] = _Value(resolved, doc, path)
         return scope
@@ -266,6 +271,7 @@ class _Expander:
             if _NAME.match(expr) and expr in scope:
                 v = scope[expr]
                 if record and v.doc is not None:  # point later errors at where the value was written
+                    self._grow(v.value, doc, path)
                     return self._copy(v.value, v.doc, v.path, new, {}, record)
                 if record:
                     self._record(doc, path, new)
@@ -286,6 +292,10 @@ class _Expander:
                     raise _Stop
                 parts.append(text[pos:m.start()] + str(value))
             pos = m.end()
+            if sum(map(len, parts)) > MAX_TEXT:
+                self._error(doc, "E058", f"the text after `${{...}}` substitution is longer than {MAX_TEXT:,} "
+                            f"characters", path, help="a variable that repeats another one grows fast; shorten it")
+                raise _Stop
         parts.append(text[pos:])
         if record:
             self._record(doc, path, new)
@@ -304,6 +314,8 @@ class _Expander:
         try:
             return _eval(tree.body, scope)
         except _Unknown as e:
+            if e.name in self.failed_vars:
+                raise _Stop from None
             hint = did_you_mean(e.name, list(scope)) or (
                 f"the variables here are: {', '.join(sorted(scope))}" if scope else "define it under `vars:`")
             self._error(doc, "E050", f"unknown variable '{short(e.name)}' in `${{{short(expr)}}}`", path, help=hint)
@@ -338,6 +350,22 @@ class _Expander:
             self._count(doc, path + (i,))
         self._record(doc, path, new)
         return out
+
+    def _grow(self, value, doc: Document, path: tuple) -> None:
+        """Bound the values copied out of variables (a variable holding another twice doubles at every level),
+        before copying them."""
+        stack = [value]
+        while stack and self.values <= MAX_VALUES:
+            item = stack.pop()
+            self.values += 1
+            if isinstance(item, dict):
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+        if self.values > MAX_VALUES:
+            self._error(doc, "E058", f"the variables used here expand to more than {MAX_VALUES:,} values", path,
+                        help="a variable that repeats another one grows fast; nest fewer of them")
+            raise _Stop
 
     def _count(self, doc: Document, path: tuple) -> None:
         self.layers += 1

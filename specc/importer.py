@@ -123,6 +123,11 @@ def read_model_config(path) -> dict:
             path = path / "model.keras"
         else:
             raise ImportFailure(f"{path} is a folder, not a model (give a .keras file or a JSON config)")
+    from .userfiles import regular_file_problem
+
+    problem = regular_file_problem(path, what="model file") if path.exists() else None
+    if problem:
+        raise ImportFailure(problem)
     try:
         with open(path, "rb") as f:
             head = f.read(4)

@@ -84,7 +84,7 @@ def test_npy_errors_name_the_file(tmp_path):
     message = load_error(tmp_path, "  source: {type: npy, x: X.npy, y: Y.npy}\n")
     assert "X.npy has 5 samples but" in message and "Y.npy has 4" in message
     (tmp_path / "bad.npy").write_text("not an array")
-    assert "bad.npy: cannot read the array" in load_error(tmp_path, "  source: {type: npy, x: bad.npy}\n")
+    assert "bad.npy: not a .npy file" in load_error(tmp_path, "  source: {type: npy, x: bad.npy}\n")
 
 
 def test_npz_missing_array_suggests_the_close_name(tmp_path):
@@ -100,7 +100,7 @@ def test_nan_or_inf_features_are_refused(tmp_path, bad, where):
     x[7, 2] = bad
     np.savez(tmp_path / "d.npz", x=x, y=np.zeros(10, int))
     message = load_error(tmp_path, "  source: {type: npz, path: d.npz}\n  test: {type: npz, path: d.npz}\n")
-    assert "d.npz: the training features contain NaN or infinity (first in sample 7)" in message
+    assert "d.npz: the features contain NaN or infinity, first in sample 7 of the file" in message
 
 
 def test_empty_data_is_refused(tmp_path):
@@ -109,7 +109,7 @@ def test_empty_data_is_refused(tmp_path):
     write_csv(tmp_path / "h.csv", ["a", "b", "c", "d", "y"], [])
     assert "h.csv: no samples" in load_error(tmp_path, "  source: {type: csv, path: h.csv, label: y}\n")
     (tmp_path / "e.csv").write_text("")
-    assert "e.csv: the file is empty" in load_error(tmp_path, "  source: {type: csv, path: e.csv, label: y}\n")
+    assert "e.csv: the data file is empty" in load_error(tmp_path, "  source: {type: csv, path: e.csv, label: y}\n")
 
 
 def test_shape_mismatch_suggests_the_reshape(tmp_path):

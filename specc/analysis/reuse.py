@@ -193,6 +193,12 @@ class Resolver:
         path = (self.base / layer.path)
         if path.is_dir():
             path = path / "model.keras"
+        from ..userfiles import outside_project
+
+        refused = outside_project(path, self.base)
+        if refused:
+            self.errors.append(self.doc.error("E208", f"cannot read the saved model: {refused}", where))
+            return None
         try:
             config = read_model_config(path)
             data, problems = import_config(config)

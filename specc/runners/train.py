@@ -23,6 +23,7 @@ from ..check import CheckResult
 from ..render import model_name
 from . import RunError
 from .files import atomic_keras_save, atomic_write_json, atomic_write_text
+from .rundir import check_new_run_dir, read_json, read_resume_state, record_failure, take_run_dir
 
 
 class Interrupted(Exception):
@@ -111,6 +112,9 @@ def _class_weight(train, y) -> dict | None:
     if train.class_weight == "balanced":
         counts = np.bincount(labels)
         return {i: float(len(labels) / (len(counts) * c)) for i, c in enumerate(counts) if c}
+    if labels.size and int(labels.max()) >= len(train.class_weight):
+        raise RunError(f"train.class_weight gives {len(train.class_weight)} weight(s), but the labels have "
+                       f"{int(labels.max()) + 1} classes: give one weight per class")
     return {i: float(w) for i, w in enumerate(train.class_weight)}
 
 
@@ -169,15 +173,15 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
         if not (run_dir / "state.json").is_file():
             raise RunError(f"{run_dir} has no state.json: nothing to resume (was it trained by specc?)")
         base = run_dir
-        info = _read_json(run_dir / "run.json")
+        take_run_dir(scope, run_dir, new=False)
+        info = read_json(run_dir / "run.json", "run record (run.json)")
         scope.enter_context(run_stream_mode(info))
     else:
         base = Path(spec_path).resolve().parent
         run_dir = Path(run_dir) if run_dir is not None else default_run_dir(result)
         if worker is not None:  # multi-worker: only the chief writes the run directory
             run_dir = worker.run_dir(run_dir)
-        if run_dir.exists() and any(run_dir.iterdir()):
-            raise RunError(f"run directory {run_dir} already exists and is not empty; choose another with --run-dir")
+        check_new_run_dir(run_dir)
 
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
@@ -194,10 +198,10 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
     if resume is not None:
         if info.get("data", {}).get("fingerprint") not in (None, arrays.fingerprint):
             raise RunError("the data differs from the data this run was trained on; cannot resume exactly")
-        state = load_state(run_dir)
-        model = keras.saving.load_model(run_dir / state["model"])
+        state, model = read_resume_state(keras, run_dir)
     else:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        take_run_dir(scope, run_dir)
+        scope.push(record_failure(run_dir, info))
         atomic_write_text(run_dir / "spec.yaml", spec_text)
         state = None
 
@@ -227,12 +231,11 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
         ctx.history = state["history"]
         ctx.restored = state["callbacks"]
         ctx.best_epoch = state.get("best_epoch")
-        with np.load(run_dir / state["arrays"]) as saved:
-            for i, variable in enumerate(seed_states(model)):
-                variable.assign(saved[f"seed_{i}"])
-            best = [saved[k] for k in sorted((k for k in saved.files if k.startswith("best_")),
-                                             key=lambda k: int(k[5:]))]
-            ctx.restored_best_weights = best or None
+        saved = state["saved_arrays"]
+        for i, variable in enumerate(seed_states(model)):
+            variable.assign(saved[f"seed_{i}"])
+        best = [saved[k] for k in sorted((k for k in saved if k.startswith("best_")), key=lambda k: int(k[5:]))]
+        ctx.restored_best_weights = best or None
         keras.utils.set_random_seed(seed)
 
     info.update({
@@ -264,6 +267,7 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
     if resume is not None:
         info.setdefault("resumed", []).append({"at": started.isoformat(), "from_epoch": first_epoch})
     atomic_write_json(run_dir / "run.json", info)
+    scope.push(record_failure(run_dir, info))  # from here on a failure is recorded (resumed runs too)
 
     if arrays.classes is not None and (spec.data is None or spec.data.target != "input"):  # not an autoencoder's
         atomic_write_json(run_dir / "classes.json", list(arrays.classes))
@@ -342,11 +346,3 @@ def _train_run(scope, result: CheckResult, spec_path: Path | None, run_dir: Path
         worker.done()
     return run_dir, metrics
 
-
-def _read_json(path: Path) -> dict:
-    import json
-
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise RunError(f"{path}: cannot read ({e})") from None
