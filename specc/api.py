@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Union
+from typing import IO, TYPE_CHECKING, Any, Iterable, Union
 
 from .diagnostics import Diagnostic, SpecError
 from .runners import RunError
@@ -49,7 +49,7 @@ def _check(source, overrides: list[str], name: str | None) -> CheckResult:
     return check_file(Path(source), name, overrides=overrides)
 
 
-def load(source: Source, overrides: Iterable[str] = (), *, name: str | None = None) -> Spec:
+def load(source: Source | IO[str] | IO[bytes], overrides: Iterable[str] = (), *, name: str | None = None) -> Spec:
     """Load and check a spec; return it as a :class:`Spec`.
 
     ``source`` is a path to a spec file, spec text (a ``str`` holding a line break, or a one-line mapping that

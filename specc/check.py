@@ -20,6 +20,7 @@ from .analysis.reuse import Resolver, SubModelInfo
 from .analysis.shapes import NodeInfo, infer_shapes, totals
 from .diagnostics import Diagnostic, Severity
 from .expand import check_library, expand, is_library, needs_expansion
+from .extends import has_extends, resolve_extends
 from .layers import Params
 from .loader import Document, load_file, load_text
 from .overrides import apply_all
@@ -97,6 +98,14 @@ def _model_pass(result: CheckResult) -> bool:
     return True
 
 
+def _extends_pass(result: CheckResult) -> bool:
+    if not has_extends(result.doc):
+        return True
+    result.doc, errors = resolve_extends(result.doc)
+    result.diagnostics += errors
+    return not errors
+
+
 def _expand_pass(result: CheckResult) -> bool:
     if is_library(result.doc.data):  # blocks/models/vars for `include:`, checked as far as they can be unused
         result.diagnostics += check_library(result.doc)
@@ -119,6 +128,7 @@ def _search_pass(result: CheckResult) -> bool:
 
 
 PASSES: tuple[tuple[str, Callable[[CheckResult], bool]], ...] = (
+    ("extends", _extends_pass),
     ("expand", _expand_pass),
     ("schema", _schema_pass),
     ("graph", _graph_pass),
@@ -164,9 +174,14 @@ def check_file(path: str | Path, display: str | None = None, *, overrides: Seque
 def check_loaded(doc: Document | None, errors: list[Diagnostic], file: str, *, overrides: Sequence[str] = (),
                  budget: dict | None = None) -> CheckResult:
     """``check_file`` for a spec already loaded (text, standard input): ``doc`` None when it could not be
-    loaded (``errors`` say why, ``file`` names it)."""
+    loaded (``errors`` say why, ``file`` names it). Overrides apply to the spec merged over its base
+    (`extends:`), so that they can set what the base gives."""
     if doc is None:
         return CheckResult(file=file, diagnostics=errors)
+    if overrides and has_extends(doc) and not errors:  # overrides apply to the spec merged over its base
+        doc, errors = resolve_extends(doc)
+        if errors:
+            return CheckResult(file=file, doc=doc, diagnostics=errors)
     apply_all(doc, overrides)
     return check_document(doc, errors, budget)
 

@@ -112,10 +112,23 @@ def _checked(spec, assignments: list[str] = ()):
 
 
 FORMATS = ("text", "json", "github", "sarif")
+OUTSIDE_HELP = ("Let the check read files outside the project (saved models named by `type: Model`); "
+                "see docs/checking.md, Files specc reads.")
+
+
+def _confine(ctx: typer.Context, allow_outside: bool) -> None:
+    """The static commands read nothing outside the project unless --allow-outside-project (userfiles.py);
+    for this command only (tests run several in one process)."""
+    from .userfiles import confined
+
+    scope = confined(not allow_outside)
+    scope.__enter__()
+    ctx.call_on_close(lambda: scope.__exit__(None, None, None))
 
 
 @app.command()
 def validate(
+    ctx: typer.Context,
     paths: List[str] = typer.Argument(..., help="Spec files, folders or globs.", autocompletion=spec_paths),
     format: str = typer.Option("text", "--format", "-f", help="Output format: text, json, github or sarif."),
     strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
@@ -126,8 +139,10 @@ def validate(
     max_memory_mb: float | None = typer.Option(None, "--max-memory-mb", min=0, help="Budget: training memory (MB)."),
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Batch size for the memory budget."),
     max_depth: int | None = typer.Option(None, "--max-depth", min=1, help="Budget: most layers input to output."),
+    allow_outside: bool = typer.Option(False, "--allow-outside-project", help=OUTSIDE_HELP),
 ):
     """Check specs statically (no TensorFlow). Exit 0 valid, 1 invalid, 2 usage error."""
+    _confine(ctx, allow_outside)
     from .diagnostics import CODES, apply_policy
     from .render import github_lines, sarif, validate_json
 
@@ -176,11 +191,14 @@ def validate(
 
 @app.command()
 def summary(
+    ctx: typer.Context,
     spec: Path = typer.Argument(..., help="The spec file.", autocompletion=spec_paths),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     set_: List[str] = typer.Option([], "--set", help="Override a spec value: KEY=VALUE, e.g. vars.width=64."),
+    allow_outside: bool = typer.Option(False, "--allow-outside-project", help=OUTSIDE_HELP),
 ):
     """Every layer's output shape and parameters, and the totals, computed statically."""
+    _confine(ctx, allow_outside)
     spec_ = _checked(spec, set_)
     if as_json:
         typer.echo(json.dumps(spec_.summary_data(), indent=2))
@@ -207,11 +225,14 @@ def _echo_table(text: str) -> None:
 
 @app.command()
 def diff(
+    ctx: typer.Context,
     a: str = typer.Argument(..., help="The old spec: a path or a git revision REV:PATH.", autocompletion=spec_paths),
     b: str = typer.Argument(..., help="The new spec: a path or a git revision REV:PATH.", autocompletion=spec_paths),
     format: str = typer.Option("text", "--format", "-f", help="Output format: text, markdown or json."),
+    allow_outside: bool = typer.Option(False, "--allow-outside-project", help=OUTSIDE_HELP),
 ):
     """Architecture-level diff of two specs. Exit 0 same, 1 different, 2 trouble (as diff(1))."""
+    _confine(ctx, allow_outside)
     from .diff import DiffSourceError, as_json, as_markdown, as_text, check_source, diff_results
 
     if format not in ("text", "markdown", "json"):
@@ -237,10 +258,13 @@ def diff(
 
 @app.command()
 def fmt(
+    ctx: typer.Context,
     paths: List[str] = typer.Argument(..., help="Spec files, folders or globs.", autocompletion=spec_paths),
     check: bool = typer.Option(False, "--check", help="Only report files that are not formatted (exit 1)."),
+    allow_outside: bool = typer.Option(False, "--allow-outside-project", help=OUTSIDE_HELP),
 ):
     """Rewrite specs in the canonical layout, keeping comments. Exit 1 with --check if any would change."""
+    _confine(ctx, allow_outside)
     from .fmt import FormatError, format_file_text
     from .runners.files import atomic_write_text
 
@@ -306,10 +330,13 @@ def _fmt_stdin(check: bool) -> int:
 
 @app.command()
 def plot(
+    ctx: typer.Context,
     spec: Path = typer.Argument(..., help="The spec file.", autocompletion=spec_paths),
     output: Path = typer.Option(..., "--output", "-o", help="Diagram file: .mmd/.md (Mermaid), .svg or .png."),
+    allow_outside: bool = typer.Option(False, "--allow-outside-project", help=OUTSIDE_HELP),
 ):
     """Draw the architecture (no TensorFlow, no Graphviz needed)."""
+    _confine(ctx, allow_outside)
     from .plot import PlotError
 
     spec_ = _checked(spec)
@@ -404,23 +431,56 @@ def schema(output: Path | None = typer.Option(None, "--output", "-o", help="Writ
         atomic_write_text(output, text)
 
 
-def _trainable(spec_path: Path, assignments: list[str]):
-    """The checked spec of `specc train`: valid, small enough to allocate, and its tracker installed."""
-    from .api import RunError, check_size
+def _unexpected(e: Exception, what: str) -> typer.Exit:
+    """An error no runner turned into a message: one line, not a traceback (SPECC_DEBUG=1 shows it)."""
+    if os.environ.get("SPECC_DEBUG"):
+        raise e
+    message = " ".join(str(e).split())[:300]
+    typer.echo(f"specc: error: {what} failed: {type(e).__name__}{': ' + message if message else ''} "
+               f"(SPECC_DEBUG=1 shows where)", err=True)
+    return typer.Exit(EXIT_INVALID)
 
-    result = _checked(spec_path, assignments).result
-    try:
-        check_size(result)
-    except RunError as e:
-        typer.echo(f"specc: error: {e}", err=True)
-        raise typer.Exit(EXIT_INVALID)
+
+def _track_option(track: str | None, resume: Path | None) -> list[str]:
+    """`--track mlflow` is `--set track.type=mlflow`."""
+    if track not in (None, "mlflow"):
+        raise _usage(f"unknown tracker '{track}' (choose mlflow)")
+    if track is not None and resume is not None:
+        raise _usage("--resume continues a run as it was configured (its spec's track: section)")
+    return [f"track.type={track}"] if track else []
+
+
+def _require_tracker(result) -> None:
+    """A spec with `track:` needs the mlflow extra: say so before anything trains."""
     if result.spec.track is not None:
+        from .runners import RunError
         from .runners.tracking import require_mlflow
 
         try:
             require_mlflow()
         except RunError as e:
             raise _usage(str(e))
+
+
+def _trainable(spec_path: Path, assignments: list[str], resume: Path | None):
+    """The checked spec of `specc train`: valid, not finished already (--resume), small enough to allocate,
+    and its tracker installed."""
+    from .api import RunError, check_size
+
+    result = _checked(spec_path, assignments).result
+    if resume is not None:
+        from .runners.rundir import already_complete
+
+        done = already_complete(resume, result.spec.train.epochs)
+        if done:  # a finished run is left byte for byte as it is
+            typer.echo(f"specc: {done}", err=True)
+            raise typer.Exit(EXIT_OK)
+    try:
+        check_size(result)
+    except RunError as e:
+        typer.echo(f"specc: error: {e}", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    _require_tracker(result)
     return result
 
 
@@ -482,18 +542,12 @@ def train(
         raise _usage("give a spec file (or --resume RUN_DIR)")
     else:
         spec_path = spec
-    if track not in (None, "mlflow"):
-        raise _usage(f"unknown tracker '{track}' (choose mlflow)")
-    if track is not None and resume is not None:
-        raise _usage("--resume continues a run as it was configured (its spec's track: section)")
     assignments = list(set_) + ([f"train.epochs={epochs}"] if epochs is not None else []) + (
-        ["train.fast=true"] if fast else []) + ([f"track.type={track}"] if track else [])
+        ["train.fast=true"] if fast else []) + _track_option(track, resume)
     from .api import RunError
 
-    result = _trainable(spec_path, assignments)
-    if result.spec.search is not None and resume is None and not (quiet or as_json):
-        typer.echo(f"note: {spec_path} has a `search:` section; this trains the values written in the spec "
-                   f"(`specc tune {spec_path}` runs the search)", err=True)
+    result = _trainable(spec_path, assignments, resume)
+    _note_search(result, spec_path, resume is not None or quiet or as_json)
     cluster, n_workers = _workers(result, workers, resume)
     if cluster is None and n_workers > 1:  # the launcher: start the workers here and wait for them
         from .runners import distribute
@@ -517,6 +571,8 @@ def train(
     except Interrupted as e:
         typer.echo(f"specc: {e}", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
+    except Exception as e:
+        raise _unexpected(e, "training")
     if cluster is not None and not cluster.chief:  # multi-worker: only the chief reports and keeps the run
         typer.echo(f"worker {cluster.process_id} of {cluster.num_processes}: done; worker 0 wrote the run", err=True)
         return
@@ -530,9 +586,17 @@ def train(
     typer.echo(f"run: {run}")
 
 
+def _note_search(result, spec_path: Path, silent: bool) -> None:
+    """`specc train` on a spec with a search: section trains its written values, and says so."""
+    if result.spec.search is not None and not silent:
+        typer.echo(f"note: {spec_path} has a `search:` section; this trains the values written in the spec "
+                   f"(`specc tune {spec_path}` runs the search)", err=True)
+
+
 @app.command()
 def tune(
-    spec: Path | None = typer.Argument(None, help="A spec with a `search:` section (not needed with --resume)."),
+    spec: Path | None = typer.Argument(None, help="A spec with a `search:` section (not needed with --resume).",
+                                     autocompletion=spec_paths),
     trials: int | None = typer.Option(None, "--trials", min=1, help="How many trials (default: search.trials, "
                                       "or every point of a grid)."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=64, help="Local worker processes sharing the study."),
@@ -544,7 +608,7 @@ def tune(
     dry_run: bool = typer.Option(False, "--dry-run", help="List the points (or the space) with parameter counts "
                                  "and verdicts; train nothing (no TensorFlow)."),
     resume: Path | None = typer.Option(None, "--resume", help="Continue an interrupted sweep directory."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and the final leaderboard's path."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No table: only errors and the sweep directory."),
     worker: Path | None = typer.Option(None, "--worker", hidden=True, help="Run as one worker of a sweep."),
 ):
     """Search the spec's `search:` space with Optuna: every point checked, every trial a run directory.
@@ -686,6 +750,8 @@ def evaluate(
     except RunError as e:
         typer.echo(f"specc: error: {e}", err=True)
         raise typer.Exit(EXIT_INVALID)
+    except Exception as e:
+        raise _unexpected(e, "evaluation")
     if as_json:
         typer.echo(json.dumps(metrics, indent=2))
     else:
@@ -708,6 +774,8 @@ def predict(
     except RunError as e:
         typer.echo(f"specc: error: {e}", err=True)
         raise typer.Exit(EXIT_INVALID)
+    except Exception as e:
+        raise _unexpected(e, "prediction")
     typer.echo(f"wrote {output} ({n} predictions)")
 
 
@@ -850,7 +918,8 @@ def _run_dirs(paths: list[Path]) -> list:
 
 @app.command()
 def compare(
-    runs: List[Path] = typer.Argument(..., help="Two or more run directories; each is compared with the first."),
+    runs: List[Path] = typer.Argument(..., help="Two or more run directories; each is compared with the first.",
+                                      autocompletion=run_dirs),
     output: Path | None = typer.Option(None, "--output", "-o", help="Also draw the learning curves of all runs, "
                                        "overlaid, into this PNG."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -881,7 +950,8 @@ def compare(
 
 @app.command()
 def report(
-    path: Path = typer.Argument(..., help="A run directory (specc train) or a sweep directory (specc tune)."),
+    path: Path = typer.Argument(..., help="A run directory (specc train) or a sweep directory (specc tune).",
+                              autocompletion=run_dirs),
     output: Path = typer.Option(..., "--output", "-o", help="The HTML file to write."),
 ):
     """One self-contained HTML page of a run or a sweep, to read offline, mail or attach to a CI job."""
@@ -898,7 +968,8 @@ def report(
 
 @app.command()
 def track(
-    path: Path = typer.Argument(..., help="A run directory, or a sweep directory (a parent run, a nested run per trial)."),
+    path: Path = typer.Argument(..., help="A run directory, or a sweep directory (a parent run, a nested run per trial).",
+                              autocompletion=run_dirs),
     uri: str | None = typer.Option(None, "--uri", help="Tracking URI (default: the spec's track.uri, then "
                                    "MLFLOW_TRACKING_URI, then MLflow's default)."),
     experiment: str | None = typer.Option(None, "--experiment", help="Experiment (default: track.experiment, then "

@@ -4,8 +4,9 @@ template names.
 A completion runs on every Tab press, so it must answer at once whatever the folder holds: it reads only the one
 folder the typed word is in (never recursively), looks at no more than MAX_SCANNED entries there, returns no
 more than MAX_SHOWN, reads no file's contents (a run directory is recognized by the presence of run.json), and
-imports nothing beyond the standard library (no TensorFlow, no Pydantic). Any problem with the word or the
-folder (too long, a NUL byte, no permission, a dangling link) means no suggestions, never an error.
+imports nothing beyond the standard library (Typer's own parsing of the command line is all the rest: no
+TensorFlow, Keras or numpy). Any problem with the word or the folder (too long, a NUL byte, no permission, a
+dangling link) means no suggestions, never an error.
 """
 
 from __future__ import annotations

@@ -62,9 +62,13 @@ _CODES = (
     Code("E056", "block-arguments", "A block use gives an unknown parameter, misses a required one, or gives the "
          "wrong number of inputs."),
     Code("E057", "block-cycle", "Blocks use each other in a loop."),
-    Code("E058", "too-large", "Expanding the blocks makes more layers than any model needs."),
+    Code("E058", "too-large", "Expanding the blocks or variables makes more layers, values or text than any model needs."),
     Code("E059", "duplicate-definition", "Two files define the same block or model."),
     # Schema.
+    Code("E060", "extends-not-found", "The spec that `extends:` names does not exist, cannot be read, or is not a "
+         "spec (a mapping); or `extends` is not a file path."),
+    Code("E061", "extends-outside", "An `extends:` path leaves the project tree (or is absolute)."),
+    Code("E062", "extends-cycle", "Specs extend each other in a loop, or in a chain longer than 16 files."),
     Code("E100", "unknown-key", "A key that this part of the spec does not have."),
     Code("E101", "missing-key", "A required key is missing."),
     Code("E102", "invalid-value", "A value has the wrong type or is out of range."),
@@ -108,6 +112,15 @@ _CODES = (
     Code("E410", "budget-params", "The model has more parameters than the budget allows."),
     Code("E411", "budget-memory", "The estimated training memory exceeds the budget."),
     Code("E412", "budget-depth", "The model is deeper than the budget allows."),
+    Code("E413", "model-too-large", "Without a `max_params` budget, the model has more than 10^10 parameters (40 GB "
+         "of float32 weights, about 160 GB to train with Adam): more than one machine holds. A budget's "
+         "`max_params` (or `--max-params`) replaces this limit."),
+    # Outputs against their training targets.
+    Code("E414", "labels-loss", "The label encoding cannot work with the loss: `labels: raw` keeps class ids, "
+         "but categorical_crossentropy needs one-hot labels."),
+    Code("E415", "output-target", "The model's output cannot match the targets it is trained against: an "
+         "autoencoder's output shape differs from its input's, or an output has fewer units than the data has "
+         "classes."),
     # The search space (`search:`, specc tune).
     Code("E500", "search-key", "A `search.space` key names no value of the spec (or a variable it does not have)."),
     Code("E501", "search-value", "A value of the search space is refused by the field it sets (its type or range)."),

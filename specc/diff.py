@@ -138,7 +138,10 @@ def check_source(ref: str) -> CheckResult:
     from pathlib import Path
 
     text, name = read_source(ref)
-    return check_text(text, name, Path(name) if Path(name).is_file() else None)
+    if Path(name).is_file():
+        return check_text(text, name, Path(name))
+    # REV:PATH: paths in the spec (its base, includes) start from PATH's folder in the working tree
+    return check_text(text, name, Path(name.split(":", 1)[1]) if ":" in name else None)
 
 
 # -- rendering ------------------------------------------------------------------

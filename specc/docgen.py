@@ -235,7 +235,8 @@ def _layers_reference() -> list[str]:
             if model.category != category:
                 continue
             out += [f"#### {name}", "", _doc(model), ""]
-            table = _fields_table(model, skip=base)
+            own = {k for k in base - {"type"} if model.model_fields[k].annotation != Layer.model_fields[k].annotation}
+            table = _fields_table(model, skip=base - own)  # a common key a kind redefines (Input's dtype) is its own
             out += (table if len(table) > 2 else ["No arguments besides the common ones."]) + [""]
     return out
 

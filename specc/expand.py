@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, did_you_mean, short
+from .extends import project_root
 from .layers.base import snake
 from .layers.models import MAX_REPEAT
 from .loader import Document, load_file
@@ -29,6 +30,8 @@ REUSE_KEYS = ("vars", "include", "blocks")
 LIBRARY_KEYS = {"specc", "description", "vars", "include", "blocks", "models"}
 MAX_LAYERS = 10_000  # after expansion; a repeat inside a repeat grows fast
 MAX_EXPRESSION = 200
+MAX_TEXT = 10_000  # characters of one string after `${...}` substitution (names, paths, descriptions)
+MAX_VALUES = 100_000  # values copied out of variables: variables that hold lists of each other grow fast
 _REF = re.compile(r"\$\{([^{}]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LAYER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
@@ -38,7 +41,9 @@ _USE_KEYS = {"type", "block", "name", "inputs", "with", "repeat", "comment"}
 def needs_expansion(doc: Document) -> bool:
     """Cheap test: plain specs skip this pass entirely."""
     data = doc.data
-    return isinstance(data, dict) and (any(k in data for k in REUSE_KEYS) or "${" in doc.text or "Block" in doc.text)
+    texts = [doc.text, *(d.text for d in doc.sources.values())]  # with the bases of `extends:`
+    return isinstance(data, dict) and (any(k in data for k in REUSE_KEYS) or
+                                       any("${" in t or "Block" in t for t in texts))
 
 
 def is_library(data) -> bool:
@@ -52,7 +57,7 @@ def check_library(doc: Document) -> list[Diagnostic]:
     """A library's includes, its blocks' definitions and its names: what can be checked before a use."""
     ex = _Expander(doc)
     location = doc.location.resolve() if doc.location is not None else None
-    ex.project = _project_root(location.parent if location else Path.cwd().resolve())
+    ex.project = project_root(location.parent if location else Path.cwd().resolve())
     ex._library(doc, [location] if location else [], top=False)
     for name, (body, bdoc, bpath) in ex.blocks.items():
         try:
@@ -91,13 +96,15 @@ class _Expander:
         self.spans: dict = {}
         self.key_spans: dict = {}
         self.origins: dict = {}
-        self.sources: dict[str, Document] = {root.path: root}
+        self.sources: dict[str, Document] = {**root.sources, root.path: root}  # bases of `extends:` too
         self.blocks: dict[str, tuple[Any, Document, tuple]] = {}
         self.models: dict[str, tuple[Any, Document, tuple]] = {}
         self.var_files: list[tuple[Document, dict]] = []  # in precedence order, lowest first
         self.groups: dict[str, tuple[str, ...]] = {}
         self.checked_blocks: dict[str, bool] = {}
         self.layers = 0
+        self.values = 0
+        self.failed_vars: set[str] = set()
         self.use_counts: dict[str, int] = {}
 
     # -- driver ---------------------------------------------------------------
@@ -105,7 +112,7 @@ class _Expander:
         root = self.root
         data = root.data
         location = root.location.resolve() if root.location is not None else None
-        self.project = _project_root(location.parent if location else Path.cwd().resolve())
+        self.project = project_root(location.parent if location else Path.cwd().resolve())
         self._library(root, [location] if location else [], top=True)
         scope = self._vars()
         out: dict = {}
@@ -137,8 +144,9 @@ class _Expander:
         span = doc.spans.get(path)
         if span is not None:
             self.spans[new] = span
-        if doc is not self.root or path != new:
-            self.origins[new] = (doc.path, path)
+        origin = doc.origins.get(path)  # a value the spec inherited (`extends:`): from its base file
+        if origin is not None or doc is not self.root or path != new:
+            self.origins[new] = origin or (doc.path, path)
             self.sources.setdefault(doc.path, doc)
 
     def _key(self, doc: Document, path: tuple, new: tuple) -> None:
@@ -233,6 +241,7 @@ class _Expander:
                 try:
                     resolved = self._copy(value, doc, path, ("vars", name), scope, record=False)
                 except _Stop:
+                    self.failed_vars.add(name)  # already reported: its users say nothing more
                     continue
                 scope[name] = _Value(resolved, doc, path)
         return scope
@@ -262,6 +271,7 @@ class _Expander:
             if _NAME.match(expr) and expr in scope:
                 v = scope[expr]
                 if record and v.doc is not None:  # point later errors at where the value was written
+                    self._grow(v.value, doc, path)
                     return self._copy(v.value, v.doc, v.path, new, {}, record)
                 if record:
                     self._record(doc, path, new)
@@ -282,6 +292,10 @@ class _Expander:
                     raise _Stop
                 parts.append(text[pos:m.start()] + str(value))
             pos = m.end()
+            if sum(map(len, parts)) > MAX_TEXT:
+                self._error(doc, "E058", f"the text after `${{...}}` substitution is longer than {MAX_TEXT:,} "
+                            f"characters", path, help="a variable that repeats another one grows fast; shorten it")
+                raise _Stop
         parts.append(text[pos:])
         if record:
             self._record(doc, path, new)
@@ -300,6 +314,8 @@ class _Expander:
         try:
             return _eval(tree.body, scope)
         except _Unknown as e:
+            if e.name in self.failed_vars:
+                raise _Stop from None
             hint = did_you_mean(e.name, list(scope)) or (
                 f"the variables here are: {', '.join(sorted(scope))}" if scope else "define it under `vars:`")
             self._error(doc, "E050", f"unknown variable '{short(e.name)}' in `${{{short(expr)}}}`", path, help=hint)
@@ -334,6 +350,22 @@ class _Expander:
             self._count(doc, path + (i,))
         self._record(doc, path, new)
         return out
+
+    def _grow(self, value, doc: Document, path: tuple) -> None:
+        """Bound the values copied out of variables (a variable holding another twice doubles at every level),
+        before copying them."""
+        stack = [value]
+        while stack and self.values <= MAX_VALUES:
+            item = stack.pop()
+            self.values += 1
+            if isinstance(item, dict):
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+        if self.values > MAX_VALUES:
+            self._error(doc, "E058", f"the variables used here expand to more than {MAX_VALUES:,} values", path,
+                        help="a variable that repeats another one grows fast; nest fewer of them")
+            raise _Stop
 
     def _count(self, doc: Document, path: tuple) -> None:
         self.layers += 1
@@ -594,9 +626,3 @@ def _number(value):
     return value
 
 
-def _project_root(start: Path) -> Path:
-    """The nearest directory above ``start`` that holds .git or pyproject.toml; else ``start`` itself."""
-    for folder in (start, *start.parents):
-        if (folder / ".git").exists() or (folder / "pyproject.toml").exists():
-            return folder
-    return start

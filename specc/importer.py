@@ -8,8 +8,8 @@ The model's config is read as data (``config.json`` inside a .keras zip, or the 
 specc kind of the same name (``InputLayer`` is ``Input``); the constructor arguments that the kind
 has as fields are copied and those equal to specc's default left out; Keras forms become specc's
 (initializer and regularizer objects, ``[3, 3]`` windows, ``axis: 3`` on a 4-D input). Anything that
-differs from Keras's default and that a spec cannot hold (a weight constraint, ``data_format:
-channels_first``, a Lambda or custom layer, a call argument such as ``training=False``) is a
+differs from Keras's default and that a spec cannot hold (a weight constraint, a Lambda or custom layer,
+a call argument such as ``training=False``) is a
 :class:`Problem`, never silently dropped; seeds and dtype policies are not architecture and are
 dropped. Nested models become ``models:`` entries used by ``type: Model`` nodes, and a layer called
 more than once becomes ``type: Shared`` nodes after its first call.
@@ -123,6 +123,11 @@ def read_model_config(path) -> dict:
             path = path / "model.keras"
         else:
             raise ImportFailure(f"{path} is a folder, not a model (give a .keras file or a JSON config)")
+    from .userfiles import regular_file_problem
+
+    problem = regular_file_problem(path, what="model file") if path.exists() else None
+    if problem:
+        raise ImportFailure(problem)
     try:
         with open(path, "rb") as f:
             head = f.read(4)
@@ -501,9 +506,6 @@ class _Converter:
                 continue
             elif key == "zero_output_for_mask" and context == "Bidirectional":
                 continue  # Bidirectional sets it on the layers it wraps
-            elif key == "data_format":
-                self.problem(where, cls, f"argument data_format={value} cannot be expressed in a spec (specc's "
-                             "layers are channels_last)")
             else:
                 shown = _keras_object(value) if isinstance(value, dict) and "class_name" in value else _short(value)
                 why = " (specc has no weight constraints)" if key.endswith("_constraint") else ""

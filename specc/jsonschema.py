@@ -64,6 +64,8 @@ def spec_schema() -> dict:
         compile_props["loss"]["anyOf"] = compile_props["loss"].pop("oneOf")
     compile_props["loss"] = _with_short_form(compile_props["loss"], loss_names, "A loss name.")
     _search_short_forms(schema["$defs"])
+    if schema.get("required"):  # a spec that extends a base may leave out what the base gives
+        schema["anyOf"] = [{"required": ["extends"]}, {"required": schema.pop("required")}]
     schema = _allow_variables(schema)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
 

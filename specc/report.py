@@ -93,6 +93,8 @@ def fmt(value) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
+        if value and abs(value) < 1e-3:  # a small learning rate: 1e-05, not 0.0000
+            return f"{value:.4g}"
         return f"{value:.4f}" if abs(value) < 1e4 else f"{value:,.0f}"
     if isinstance(value, int):
         return f"{value:,}" if abs(value) >= 1000 else str(value)

@@ -10,24 +10,18 @@ input, for the negative cases (tests/test_layers_errors.py).
 
 from __future__ import annotations
 
-import os
+import keras
+import numpy as np
+import pydantic
+import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import typing  # noqa: E402
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pydantic  # noqa: E402
-import pytest  # noqa: E402
-
-from specc.layers import REGISTRY, AnyLayer  # noqa: E402
-from specc.layers.base import ActivationName  # noqa: E402
-from specc.layers.core import Input  # noqa: E402
+from specc.layers import REGISTRY, AnyLayer
+from specc.layers.base import ACTIVATIONS as ACTIVATION_NAMES
+from specc.layers.core import Input
 
 ADAPTER = pydantic.TypeAdapter(AnyLayer)
 BATCH = 2
-ACTIVATIONS = list(typing.get_args(ActivationName))
+ACTIVATIONS = list(ACTIVATION_NAMES)
 
 # -- the shared helper ---------------------------------------------------------
 def keras_counts(layer) -> tuple[int, int]:

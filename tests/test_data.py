@@ -84,7 +84,7 @@ def test_npy_errors_name_the_file(tmp_path):
     message = load_error(tmp_path, "  source: {type: npy, x: X.npy, y: Y.npy}\n")
     assert "X.npy has 5 samples but" in message and "Y.npy has 4" in message
     (tmp_path / "bad.npy").write_text("not an array")
-    assert "bad.npy: cannot read the array" in load_error(tmp_path, "  source: {type: npy, x: bad.npy}\n")
+    assert "bad.npy: not a .npy file" in load_error(tmp_path, "  source: {type: npy, x: bad.npy}\n")
 
 
 def test_npz_missing_array_suggests_the_close_name(tmp_path):
@@ -100,7 +100,7 @@ def test_nan_or_inf_features_are_refused(tmp_path, bad, where):
     x[7, 2] = bad
     np.savez(tmp_path / "d.npz", x=x, y=np.zeros(10, int))
     message = load_error(tmp_path, "  source: {type: npz, path: d.npz}\n  test: {type: npz, path: d.npz}\n")
-    assert "d.npz: the training features contain NaN or infinity (first in sample 7)" in message
+    assert "d.npz: the features contain NaN or infinity, first in sample 7 of the file" in message
 
 
 def test_empty_data_is_refused(tmp_path):
@@ -109,7 +109,7 @@ def test_empty_data_is_refused(tmp_path):
     write_csv(tmp_path / "h.csv", ["a", "b", "c", "d", "y"], [])
     assert "h.csv: no samples" in load_error(tmp_path, "  source: {type: csv, path: h.csv, label: y}\n")
     (tmp_path / "e.csv").write_text("")
-    assert "e.csv: the file is empty" in load_error(tmp_path, "  source: {type: csv, path: e.csv, label: y}\n")
+    assert "e.csv: the data file is empty" in load_error(tmp_path, "  source: {type: csv, path: e.csv, label: y}\n")
 
 
 def test_shape_mismatch_suggests_the_reshape(tmp_path):
@@ -467,3 +467,29 @@ def test_new_data_is_prepared_like_the_training_data(tmp_path, case):
                                labels=False)
     assert none is None
     assert sorted(map(bytes, x_only)) == sorted(map(bytes, a.x_test))
+
+
+# -- labels used as they are, against the output they train (before the run directory exists) ---------------
+def test_window_targets_must_fit_the_output(tmp_path):
+    np.save(tmp_path / "s.npy", np.arange(150.0).reshape(50, 3))  # 3 features: each target is a row of 3
+    data = "  source: {type: npy, x: s.npy}\n  window: {size: 4}\n"
+    message = load_error(tmp_path, data, layers="  - {type: LSTM, units: 2, input_shape: [4, 3]}\n"
+                                                "  - {type: Dense, units: 1}", loss="mse")
+    assert "the training labels have shape (3,) per sample, but the output 'dense' gives (1,)" in message
+    a = load(tmp_path, data, layers="  - {type: LSTM, units: 2, input_shape: [4, 3]}\n  - {type: Dense, units: 3}",
+             loss="mse")
+    assert a.y_train.shape[1:] == (3,)
+
+
+def test_raw_class_ids_with_categorical_crossentropy_are_refused_when_read(tmp_path):
+    x = np.random.default_rng(0).normal(size=(30, 4)).astype("float32")
+    np.savez(tmp_path / "ids.npz", x=x, y=np.arange(30) % 3)
+    np.savez(tmp_path / "onehot.npz", x=x, y=np.eye(3)[np.arange(30) % 3])
+    message = load_error(tmp_path, "  source: {type: npz, path: ids.npz}\n  labels: raw\n",
+                         loss="categorical_crossentropy")
+    assert "labels have shape () per sample, but the output 'dense' gives (3,)" in message
+    assert "categorical_crossentropy needs one-hot labels" in message
+    a = load(tmp_path, "  source: {type: npz, path: onehot.npz}\n  labels: raw\n", loss="categorical_crossentropy")
+    assert a.y_train.shape[1:] == (3,)
+    assert load(tmp_path, "  source: {type: npz, path: ids.npz}\n", loss="categorical_crossentropy").y_train.shape[1:] \
+        == (3,)  # auto: one-hot encoded for this loss

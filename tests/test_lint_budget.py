@@ -87,10 +87,18 @@ def test_a_hundred_billion_units_is_refused_without_allocating(tmp_path):
     code, rss_kb = out.stdout.split()[-2:]
     assert code == "1" and "E410" in out.stdout
     assert int(rss_kb) < 200 * 1024, "checking never allocates the model"
-    for command in (["build", spec, "-o", tmp_path / "m.keras"], ["train", spec]):
-        out = run_cli(*command)
-        assert out.returncode == 1 and "for the weights alone" in out.stderr
+    for command in (["validate", spec], ["build", spec, "-o", tmp_path / "m.keras"], ["train", spec]):
+        out = run_cli(*command)  # without a budget, the default limit of 10^10 parameters refuses it
+        assert out.returncode == 1 and "E413" in out.stdout + out.stderr, out
     assert not (tmp_path / "m.keras").exists()
+
+
+def test_the_default_size_limit_gives_way_to_a_budget():
+    over = "specc: 1\nlayers:\n  - {type: Dense, units: 1000000000, input_dim: 10}\n"  # 1.1e10 parameters
+    (d,) = check_text(over).errors
+    assert d.code == "E413" and d.path == "layers[0]" and "11,000,000,000 parameters" in d.message
+    assert check_text(over + "budget: {max_params: 20000000000}\n").ok
+    assert check_text(over.replace("1000000000", "900000000")).ok  # 9.9e9: under the limit
 
 
 def test_spec_budget_section():

@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -26,8 +25,9 @@ from specc.loader import MAX_BYTES, MAX_DEPTH, MAX_NODES, Document, decode, load
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = ROOT / "tests" / "data" / "hostile"
-FAST = 2.0  # seconds: a guard against pathological blowups only (these inputs take milliseconds)
-HEAVY = 10.0  # seconds, for inputs of 200,000 nodes (about 1 s); the quadratic bugs took 30 s to minutes
+# Work is bounded by memory, not timed (a slow CI machine is not a bug; speed belongs in benchmarks/):
+SMALL = 50 * 2**20  # bytes at the peak for a hostile file of a few kilobytes (these take a few MB)
+LARGE = 400 * 2**20  # bytes at the peak for inputs of 40,000 lines or 200,000 nodes
 
 
 def codes(diagnostics) -> list[str]:
@@ -275,6 +275,8 @@ EXPECTED = {
     "E016-complex-key.yaml": (4, 7),
     "E016-flow-mapping-key.yaml": (3, 19),
     "E020-empty.yaml": None,
+    "E058-string-doubling.yaml": (18, 8),
+    "E058-list-doubling.yaml": (46, 56),
     "E020-only-comments.yaml": None,
 }
 HOSTILE_FILES = sorted(p.name for p in HOSTILE.iterdir() if p.name[:1] in "EW")
@@ -284,17 +286,21 @@ def test_every_hostile_file_has_an_expectation():
     assert HOSTILE_FILES == sorted(EXPECTED)
 
 
-def timed(fn, *args):
-    start = time.perf_counter()
-    out = fn(*args)
-    return out, time.perf_counter() - start
+def peak(fn, *args):
+    """(fn(*args), the most memory Python held while it ran)."""
+    tracemalloc.start()
+    try:
+        out = fn(*args)
+        return out, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 @pytest.mark.parametrize("name", HOSTILE_FILES)
 def test_hostile_file(name, parser):
     code = name.split("-")[0]
-    result, seconds = timed(check_file, HOSTILE / name, f"tests/data/hostile/{name}")
-    assert seconds < FAST
+    result, held = peak(check_file, HOSTILE / name, f"tests/data/hostile/{name}")
+    assert held < SMALL
     assert not result.ok
     assert code in codes(result.diagnostics), result.diagnostics
     assert_well_formed(result.diagnostics)
@@ -316,14 +322,8 @@ def test_no_python_object_is_ever_constructed(tmp_path, parser):
 
 def test_billion_laughs_stays_small(parser):
     text = (HOSTILE / "E012-billion-laughs.yaml").read_text()
-    tracemalloc.start()
-    try:
-        (result, seconds) = timed(check_text, text)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert seconds < FAST
-    assert peak < 50 * 2**20
+    result, held = peak(check_text, text)
+    assert held < SMALL
     # Nothing is expanded: each alias is a null, and each anchor is reported once.
     assert result.doc.data["lol"]["i"] == [None] * 9
     alias_errors = [d for d in result.diagnostics if d.code == "E012"]
@@ -348,8 +348,8 @@ def test_alias_errors_are_not_repeated_as_schema_errors():
 ], ids=["flow-sequences", "block-sequences", "flow-mappings", "block-mappings", "in-a-spec"])
 def test_depth_bombs(make, parser):
     text = make()
-    (result, seconds) = timed(check_text, text)
-    assert seconds < FAST
+    result, held = peak(check_text, text)
+    assert held < SMALL
     assert codes(result.diagnostics) == ["E014"]
     assert_well_formed(result.diagnostics)
     assert result.diagnostics[0].span is not None
@@ -365,8 +365,8 @@ def test_exactly_max_depth_is_allowed():
 def test_too_many_nodes():
     text = "[" + "0," * (MAX_NODES + 10) + "]"
     assert len(text) < MAX_BYTES
-    (result, seconds) = timed(check_text, text)
-    assert seconds < HEAVY
+    result, held = peak(check_text, text)
+    assert held < LARGE
     assert codes(result.diagnostics) == ["E003"]
     assert f"{MAX_NODES:,}" in result.diagnostics[0].message
 
@@ -374,8 +374,8 @@ def test_too_many_nodes():
 def test_too_large_file(tmp_path):
     big = tmp_path / "big.yaml"
     big.write_bytes(b"# padding\n" * (MAX_BYTES // 10 + 1))
-    (result, seconds) = timed(check_file, big)
-    assert seconds < FAST
+    result, held = peak(check_file, big)
+    assert held < SMALL
     assert codes(result.diagnostics) == ["E003"]
     assert f"{MAX_BYTES:,}" in result.diagnostics[0].message
     assert codes(decode(big.read_bytes(), "big.yaml")[1]) == ["E003"]
@@ -406,8 +406,8 @@ def test_directory(tmp_path):
 def test_a_link_to_an_endless_device_is_refused(tmp_path):
     link = tmp_path / "spec.yaml"
     link.symlink_to("/dev/zero")
-    (result, seconds) = timed(check_file, link)
-    assert seconds < FAST
+    result, held = peak(check_file, link)
+    assert held < SMALL
     assert codes(result.diagnostics) == ["E001"]
 
 
@@ -500,18 +500,18 @@ def test_core_tags_on_the_wrong_kind_of_node(text, fragment, parser):
 ], ids=["duplicate-keys", "tags", "unknown-keys"])
 def test_files_with_many_errors(make, code):
     text = make()
-    (result, seconds) = timed(check_text, text)
+    result, held = peak(check_text, text)
     lines = [result.doc.line(d.span.line) for d in result.diagnostics]  # what the CLI prints
     assert len(lines) >= 40_000
-    assert seconds < HEAVY
+    assert held < LARGE
     assert set(codes(result.diagnostics)) <= {code, "E101"}
 
 
 def test_many_layers_check_in_linear_time():
     text = "specc: 1\nlayers:\n  - {type: Dense, units: 3, input_dim: 3}\n" + "  - {type: Dense, units: 3}\n" * 20_000
-    (result, seconds) = timed(check_text, text)
+    result, held = peak(check_text, text)
     assert result.ok
-    assert seconds < HEAVY
+    assert held < LARGE
     names = [n.name for n in result.graph.nodes]
     assert names[:3] == ["input_layer", "dense", "dense_1"] and names[-1] == "dense_20000"
 
@@ -548,7 +548,6 @@ def test_cli_on_hostile_files(tmp_path):
              for name in HOSTILE_FILES}
     cases.update(generated_inputs(tmp_path))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    start = time.perf_counter()
     procs = {path: subprocess.Popen([sys.executable, "-m", "specc", "validate", path], cwd=ROOT, env=env,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for path in cases}
@@ -562,7 +561,6 @@ def test_cli_on_hostile_files(tmp_path):
         else:
             assert re.search(rf"^{re.escape(path)}: error\[{code}\]: ", out, re.M), out
         assert out.rstrip().endswith("[invalid]"), out
-    assert time.perf_counter() - start < 60
 
 
 def test_cli_on_a_directory_of_hostile_files():

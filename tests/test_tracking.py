@@ -184,8 +184,9 @@ def test_the_track_section_is_checked(tmp_path):
     assert run_cli("train", spec, "--track", "wandb").returncode == 2
 
 
-def test_specc_tune_nests_each_trial_under_the_sweep(tmp_path):
-    """A real sweep (two grid points, one epoch each) with `track:`: one parent run, a nested run per trial."""
+def test_specc_tune_nests_each_trial_under_the_sweep_and_writes_hparams(tmp_path):
+    """A real sweep (two grid points, one epoch each) with `track:`: one parent run, a nested run per trial; and
+    TensorBoard's HParams data (which every sweep writes)."""
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     spec = tmp_path / "sweep.yaml"
     spec.write_text(f"""specc: 1
@@ -217,3 +218,30 @@ search:
     assert sorted(r.data.params["compile.optimizer.learning_rate"] for r in trials) == ["0.05", "0.1"]
     assert all(r.info.status == "FINISHED" and "test_accuracy" in r.data.metrics for r in trials)
     assert {a.path for a in c.list_artifacts(parent.info.run_id)} >= {"results.json", "report.html", "sweep.json"}
+    # The same sweep wrote TensorBoard's HParams data: the experiment, and a session per trial.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import metadata, plugin_data_pb2
+
+    board = tmp_path / "sweep" / "tensorboard"
+    root = EventAccumulator(str(board))
+    root.Reload()
+    experiment = plugin_data_pb2.HParamsPluginData.FromString(
+        root.PluginTagToContent(metadata.PLUGIN_NAME)["_hparams_/experiment"]).experiment
+    assert [h.name for h in experiment.hparam_infos] == ["compile.optimizer.learning_rate"]
+    sessions = sorted(p.name for p in board.iterdir() if p.is_dir())
+    assert sessions == ["trial-0000", "trial-0001"]
+    for name in sessions:
+        session = EventAccumulator(str(board / name))
+        session.Reload()
+        start = plugin_data_pb2.HParamsPluginData.FromString(
+            session.PluginTagToContent(metadata.PLUGIN_NAME)["_hparams_/session_start_info"]).session_start_info
+        assert start.hparams["compile.optimizer.learning_rate"].number_value in (0.05, 0.1)
+        assert experiment.metric_infos[0].name.tag in session.Tags()["tensors"]
+    # ... and `specc runs` and `specc report` read the real sweep directory.
+    listed = json.loads(run_cli("runs", tmp_path / "sweep", "-f", "json").stdout)["runs"]
+    assert [r["trial"]["number"] for r in listed] == [0, 1]  # the grid's order is the sampler's
+    assert sorted(r["spec"]["compile.optimizer.learning_rate"] for r in listed) == [0.05, 0.1]
+    out = run_cli("report", tmp_path / "sweep", "-o", tmp_path / "sweep.html")
+    assert out.returncode == 0, out.stderr
+    page = (tmp_path / "sweep.html").read_text()
+    assert page.count('<article aria-labelledby="trial-') == 2 and "plots" in page

@@ -180,3 +180,34 @@ def test_train_refuses_invalid_spec(tmp_path):
 def test_default_spec_in_readme_exists():
     readme = (ROOT / "README.md").read_text()
     assert "specc train specs/digits_mlp.yaml" in readme
+
+
+def test_raw_class_ids_with_categorical_crossentropy_stop_before_the_run_directory(tmp_path):
+    blobs(tmp_path / "blobs.npz")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC.format(path="blobs.npz", loss="categorical_crossentropy"))
+    out = run_cli("train", spec, "--run-dir", tmp_path / "run", "--set", "data.labels=raw")
+    assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
+    assert "labels have shape () per sample, but the output 'dense_1' gives (3,)" in out.stderr
+    assert "categorical_crossentropy needs one-hot labels" in out.stderr
+    assert not (tmp_path / "run").exists()
+
+
+AUTOENCODER = """\
+specc: 1
+seed: 1
+layers:
+  - {type: Dense, units: 8, activation: relu, input_dim: 64}
+  - {type: Dense, units: 64, activation: sigmoid}
+compile: {optimizer: adam, loss: mse}
+train: {epochs: 1, batch_size: 64, validation_split: 0.1}
+data: {source: {type: sklearn, name: digits}, rescale: 0.0625, target: input}
+"""
+
+
+def test_an_autoencoder_run_writes_no_class_names(tmp_path):
+    spec = tmp_path / "ae.yaml"
+    spec.write_text(AUTOENCODER)
+    out = run_cli("train", spec, "--run-dir", tmp_path / "run", "-q")
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "run" / "model.keras").exists() and not (tmp_path / "run" / "classes.json").exists()

@@ -1,5 +1,6 @@
 """Static resource estimates and budgets: parameters, training memory, depth. Pure arithmetic on the
-static shapes; nothing is allocated, so a spec asking for 10^11 units is refused in milliseconds.
+static shapes; nothing is allocated, so a spec asking for 10^11 units is refused in milliseconds (without a
+budget, by the default limit DEFAULT_MAX_PARAMS).
 
 Training memory (bytes, float32) is estimated as
 
@@ -101,10 +102,10 @@ def check_budget(spec: Spec, graph: Graph, info: dict[str, NodeInfo], doc: Docum
     for key, value in (overrides or {}).items():
         if value is not None:
             limits[key] = value
+    out = _sanity(graph, info, doc) if limits.get("max_params") is None else []
     if not any(v is not None for v in limits.values()):
-        return []
+        return out
     e = estimate(spec, graph, info, limits.get("batch_size"))
-    out = []
 
     def located(code, message, loc, **kw):
         # Limits from the command line have no place in the file: report them without a position.
@@ -135,6 +136,21 @@ def check_budget(spec: Spec, graph: Graph, info: dict[str, NodeInfo], doc: Docum
         out.append(located("E412", f"the model is {e.depth} layers deep; the budget allows "
                              f"{limits['max_depth']}", where("max_depth")))
     return out
+
+
+DEFAULT_MAX_PARAMS = 10**10  # 40 GB of float32 weights, 160 GB to train with Adam: more than one machine holds
+
+
+def _sanity(graph: Graph, info: dict[str, NodeInfo], doc: Document) -> list[Diagnostic]:
+    """E413 without a `max_params` budget: a model no single machine can train (a Dense of 10^12 units)."""
+    params = sum(i.params.total for i in info.values())
+    if params <= DEFAULT_MAX_PARAMS:
+        return []
+    top = max(info.items(), key=lambda kv: kv[1].params.total)
+    return [doc.error("E413", f"the model has {params:,} parameters ({_human(params * BYTES)} of float32 weights), "
+                      f"more than the {DEFAULT_MAX_PARAMS:,} specc accepts without a budget. The largest layer is "
+                      f"'{top[0]}' with {top[1].params.total:,}", graph.by_name[top[0]].loc,
+                      help="check the layer's sizes; to allow it, set budget.max_params (or --max-params)")]
 
 
 def physical_memory() -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from ..diagnostics import Diagnostic, did_you_mean, format_path, short
+from ..layers.base import fmt_shape
 from ..layers.core import Activation
 from ..loader import Document
 from ..schema import Spec
@@ -91,8 +92,11 @@ def _output_loss(loss: Loss, output: str, graph: Graph, info: dict[str, NodeInfo
             out.append(doc.error("E400", f"{name} needs one output unit per class, but '{output}' has 1",
                                  where, help="for two classes use 1 sigmoid unit with binary_crossentropy"))
         elif act == "sigmoid":
-            out.append(doc.error("W402", f"{name} expects a softmax output, but '{output}' applies sigmoid", where,
-                                 help="use activation: softmax, or binary_crossentropy for multi-label outputs"))
+            out.append(doc.error("W402", f"{name} expects a softmax output, but '{output}' applies sigmoid, so the "
+                                 "probabilities predict writes do not sum to 1", where,
+                                 help="use activation: softmax (on TensorFlow, Keras computes this loss from the values "
+                                 "before the sigmoid, so training is the same), or binary_crossentropy for multi-label "
+                                 "outputs"))
         elif act == "linear" and not logits:
             out.append(doc.error("W402", f"'{output}' has no activation, so {name} receives raw scores", where,
                                  help="add activation: softmax, or use the loss with from_logits: true"))
@@ -162,11 +166,82 @@ def check_data_io(spec: Spec, graph: Graph, info: dict[str, NodeInfo], doc: Docu
         if data.target == "input":
             out.append(doc.error("E409", f"data.target: input (an autoencoder) applies to models with one input and "
                                  f"one output, not {why}", ("data", "target"), key=True))
+    if len(inputs) == 1 and len(outputs) == 1:
+        out += check_targets(spec, graph, info, doc)
     if len(outputs) > 1 and spec.train.class_weight is not None:
         out.append(doc.error("E409", "train.class_weight applies to models with one output; this one has "
                              f"{_count(outputs, 'output')}", ("train", "class_weight"), key=True,
                              help="remove it, or weight the outputs with compile.loss_weights"))
     return out
+
+
+# Class counts of the built-in classification datasets, and the sources whose labels are class ids.
+CLASS_COUNTS = {("sklearn", "digits"): 10, ("sklearn", "iris"): 3, ("sklearn", "wine"): 3,
+                ("sklearn", "breast_cancer"): 2, ("keras", "mnist"): 10, ("keras", "fashion_mnist"): 10,
+                ("keras", "cifar10"): 10, ("keras", "cifar100"): 100, ("keras", "imdb"): 2, ("keras", "reuters"): 46}
+CLASS_ID_SOURCES = ("csv", "images", "text")  # one label per sample: a class id or a class name
+
+
+def check_targets(spec: Spec, graph: Graph, info: dict[str, NodeInfo], doc: Document) -> list[Diagnostic]:
+    """The model's output against the targets it will be trained with, where the spec determines them: an
+    autoencoder's input, the class count of a built-in dataset or of data.classes, class-id labels."""
+    data = spec.data
+    if data is None or spec.compile is None:
+        return []
+    (name,), (output,) = graph.inputs, graph.outputs
+    if name not in info or output not in info:
+        return []
+    node, shape = graph.by_name[output], info[output].shape
+    if data.target == "input":
+        want = info[name].shape
+        if not _fits(shape, want):
+            return [doc.error("E415", f"data.target: input trains the output '{output}' to reproduce the input, but "
+                              f"it gives {fmt_shape(shape)} for an input of {fmt_shape(want)}", node.loc,
+                              help=_resize_hint(graph, info, want, output))]
+        return []
+    loss = spec.compile.loss_for(output)
+    name = loss.canonical if loss is not None else None
+    if name not in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
+        return []
+    src = data.source
+    out = []
+    if data.labels == "raw" and name == "categorical_crossentropy" and (
+            (src.type, getattr(src, "name", None)) in CLASS_COUNTS or src.type in CLASS_ID_SOURCES):
+        out.append(doc.error("E414", f"data.labels: raw keeps the {src.type} source's labels as class ids, but "
+                             f"categorical_crossentropy needs one-hot labels", ("data", "labels"),
+                             help="remove `labels: raw` (auto one-hot encodes them for this loss), or use "
+                             "sparse_categorical_crossentropy"))
+    count = len(data.classes) if data.classes else CLASS_COUNTS.get((src.type, getattr(src, "name", None)))
+    if count is not None and data.labels != "raw" and shape[-1] is not None and shape[-1] < count:
+        what = "data.classes keeps" if data.classes else f"the {src.type} dataset '{src.name}' has"
+        out.append(doc.error("E415", f"{what} {count} classes, but the output '{output}' has {shape[-1]} unit(s); "
+                             f"{name} needs one unit per class", node.loc,
+                             help=f"give '{output}' {count} units"))
+    return out
+
+
+def _resize_hint(graph: Graph, info: dict[str, NodeInfo], want: tuple, output: str) -> str:
+    """Which layer to change: the output's last axis, or the layer after which the size never comes back."""
+    shape = info[output].shape
+    if len(shape) == len(want) and _fits(shape[:-1] + (None,), want):
+        return f"give '{output}' {want[-1]} units (filters), the input's last axis"
+    after = None
+    for node in graph.nodes:  # in order: the last layer that left the input's size, for good
+        here = info.get(node.name)
+        if here is None or node.name == graph.inputs[0]:
+            continue
+        if _fits(here.shape, want) or (len(here.shape) == len(want) and _fits(here.shape[:-1] + (None,), want)):
+            after = None
+        elif after is None:
+            after = node.name
+    culprit = after or output
+    return (f"'{culprit}' makes the size {fmt_shape(info[culprit].shape)} and no later layer gives back "
+            f"{fmt_shape(want)}: change it, or add layers that restore the size (UpSampling, Conv2DTranspose "
+            f"with strides) before '{output}'")
+
+
+def _fits(shape, want) -> bool:
+    return len(shape) == len(want) and all(a is None or b is None or a == b for a, b in zip(shape[1:], want[1:]))
 
 
 def _count(names: list, role: str) -> str:

@@ -20,6 +20,7 @@ from ..layers.core import Input
 from ..layers.models import Model, Shared
 from ..loader import Document
 from ..paths import saved_model_file
+from ..userfiles import outside_project
 from .graph import Graph, Node, build_graph
 from .shapes import NodeInfo, infer_shapes
 
@@ -83,9 +84,9 @@ class Share:
         if not lo <= len(shapes) <= hi:
             raise ShapeError(f"'{self.named}' ({target.kind()}) takes {lo if lo == hi else f'{lo} to {hi}'} "
                              f"input(s). Received: {len(shapes)}", field="inputs", code="E204")
-        shape = target.infer(shapes)
+        shape = target.output_of(shapes)
         built = inputs_of(self.named)
-        if target.count_params(shapes) != target.count_params(built):
+        if target.params(shapes) != target.params(built):
             raise ShapeError(
                 f"'{self.named}' has weights built for input {fmt_shapes(built)}, which do not fit this "
                 f"input. Received: {fmt_shapes(shapes)}", field="inputs",
@@ -192,6 +193,10 @@ class Resolver:
         self.done[key] = None
         where = loc + ("path",)
         path = saved_model_file(layer.path, self.base)
+        refused = outside_project(path, self.base)
+        if refused:
+            self.errors.append(self.doc.error("E208", f"cannot read the saved model: {refused}", where))
+            return None
         try:
             config = read_model_config(path)
             data, problems = import_config(config)

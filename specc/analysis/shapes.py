@@ -36,7 +36,7 @@ def infer_shapes(graph: Graph, doc: Document) -> tuple[dict[str, NodeInfo], list
             if node.ref is not None:  # a Model or Shared node: what it refers to decides (analysis/reuse.py)
                 shape, params = node.ref.infer(shapes, lambda name: [info[i].shape for i in graph.by_name[name].inputs])
             else:
-                shape, params = node.layer.infer(shapes), node.layer.params(shapes)
+                shape, params = node.layer.output_of(shapes), node.layer.params(shapes)
         except ShapeError as e:
             loc = node.loc + ((e.field,) if e.field else ())
             errors.append(doc.error(e.code, f"{where}: {e.message}", loc, help=e.help))

@@ -17,21 +17,41 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 Shape = tuple  # tuple[int | None, ...] including the batch axis
 
 REGISTRY: dict[str, type[Layer]] = {}
 
-# Activations that keep the shape of their input. Not "glu": it halves the last
-# axis when it runs, while Keras layers report the unhalved shape, so the next
-# layer is built for the wrong size and the model fails at its first batch.
-ActivationName = Literal[
+# Every activation ``keras.activations`` exports (Keras 3) is either accepted by name here or refused in
+# REFUSED_ACTIVATIONS with the reason; tests/test_layers_keras.py compares both with keras.activations.
+ACTIVATIONS = (
     "linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "elu", "selu", "gelu",
     "silu", "swish", "mish", "softplus", "softsign", "exponential", "hard_sigmoid",
     "hard_silu", "hard_swish", "leaky_relu", "relu6", "celu", "sparse_plus",
     "squareplus", "tanh_shrink", "hard_tanh", "hard_shrink", "soft_shrink", "sparsemax",
-]
+    "log_sigmoid", "sparse_sigmoid",
+)
+REFUSED_ACTIVATIONS = {
+    # Keras builds these by name, and the model then fails at its first batch.
+    "glu": "specc refuses 'glu', which Keras accepts by name: it halves the last axis when it runs while Keras "
+           "layers report the unhalved shape, so the next layer is built for the wrong size and the model fails at "
+           "its first batch",
+    "threshold": "specc refuses 'threshold', which Keras accepts by name: the function needs `threshold` and "
+                 "`default_value` arguments, which a name cannot give, so the model fails at its first batch (for "
+                 "default_value 0, a ReLU layer with `threshold:` does the same)",
+}
+
+
+def _activation_refused(value):
+    if isinstance(value, str) and value in REFUSED_ACTIVATIONS:
+        from pydantic_core import PydanticCustomError
+
+        raise PydanticCustomError("activation_refused", "{reason}", {"reason": REFUSED_ACTIVATIONS[value]})
+    return value
+
+
+ActivationName = Annotated[Literal[ACTIVATIONS], BeforeValidator(_activation_refused)]
 
 InitializerName = Literal[
     "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal",
@@ -40,6 +60,12 @@ InitializerName = Literal[
 ]
 
 PositiveInt = Annotated[int, Field(gt=0)]
+# Keras's floating dtype policies; a layer's `dtype` (Input takes integer dtypes too).
+LayerDType = Literal["float32", "float16", "bfloat16", "float64", "mixed_float16", "mixed_bfloat16"]
+# Where a Keras layer takes `data_format`: specc's shape rules are written for channels_last, and
+# Layer.output_of moves the channel axis for channels_first.
+DataFormat = Annotated[Literal["channels_last", "channels_first"], Field(
+    description="channels_last: (batch, ..., channels); channels_first: (batch, channels, ...).")]
 Dim = Union[PositiveInt, None]
 Padding = Literal["valid", "same"]
 
@@ -74,7 +100,7 @@ class Params:
 class Regularizer(BaseModel):
     """Weight penalty: ``{l2: 1.0e-4}``, ``{l1: 1.0e-5, l2: 1.0e-4}``."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     l1: Annotated[float, Field(ge=0)] = 0.0
     l2: Annotated[float, Field(ge=0)] = 0.0
 
@@ -90,7 +116,7 @@ class Regularizer(BaseModel):
 
 # -- initializers with arguments (`specc import` writes them; Keras's own names and arguments) --
 class _InitializerArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     def to_keras(self):
         import keras
@@ -234,7 +260,7 @@ GRAPH_FIELDS = frozenset({"type", "name", "inputs", "input_shape", "comment"})
 class Layer(BaseModel):
     """Fields shared by every layer kind."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     type: str
     name: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$", max_length=128)] | None = Field(
@@ -247,8 +273,13 @@ class Layer(BaseModel):
         None, description="Shape of one sample (no batch axis); only on the model's first layer."
     )
     trainable: bool = Field(True, description="False freezes the layer's weights.")
+    dtype: LayerDType | None = Field(
+        None, description="The layer's dtype policy (Keras's `dtype`), e.g. float32 for the output layer of a "
+        "mixed-precision model; null follows the global policy."
+    )
 
     # Class-level facts about the kind.
+    builds_keras_layer: ClassVar[bool] = True  # False for nodes that stand for other parts of the spec
     keras_class: ClassVar[str | None] = None  # defaults to the `type` tag
     ranks: ClassVar[tuple[int, ...] | None] = None  # accepted input ranks, batch axis included
     rank_hint: ClassVar[str] = ""  # what the input axes mean, for messages
@@ -262,6 +293,13 @@ class Layer(BaseModel):
         args = getattr(tag, "__args__", ())
         if len(args) == 1 and isinstance(args[0], str):
             REGISTRY[args[0]] = cls
+
+    @model_validator(mode="after")
+    def _dtype_applies(self):
+        if self.dtype is not None and not self.builds_keras_layer:
+            raise ValueError(f"dtype applies to layers Keras builds, not to a {self.kind()} node, whose layers "
+                             "take their own dtype")
+        return self
 
     # -- identity ---------------------------------------------------------
     @classmethod
@@ -291,14 +329,23 @@ class Layer(BaseModel):
             )
 
     def infer(self, shapes: list[Shape]) -> Shape:
-        """Output shape for the given input shapes (identity by default)."""
+        """Output shape for the given input shapes (identity by default), channels_last."""
         return shapes[0]
 
     def count_params(self, shapes: list[Shape]) -> Params:
         return Params()
 
+    def channels_first(self) -> bool:
+        return getattr(self, "data_format", None) == "channels_first"
+
+    def output_of(self, shapes: list[Shape]) -> Shape:
+        """``infer`` honouring ``data_format``: a channels_first input is moved to channels_last, and back."""
+        if not self.channels_first():
+            return self.infer(shapes)
+        return channels_to_front(self.infer([channels_to_back(s) for s in shapes]))
+
     def params(self, shapes: list[Shape]) -> Params:
-        p = self.count_params(shapes)
+        p = self.count_params([channels_to_back(s) for s in shapes] if self.channels_first() else shapes)
         return p if self.trainable else p.frozen()
 
     # -- lowering ---------------------------------------------------------
@@ -323,6 +370,16 @@ class Layer(BaseModel):
         a kind whose Keras ``call`` takes them as separate arguments overrides this.
         """
         return layer(tensors[0] if len(tensors) == 1 else tensors, **kwargs)
+
+
+def channels_to_back(shape: Shape) -> Shape:
+    """(batch, channels, ...) -> (batch, ..., channels)."""
+    return tuple(shape) if len(shape) < 3 else (shape[0], *shape[2:], shape[1])
+
+
+def channels_to_front(shape: Shape) -> Shape:
+    """(batch, ..., channels) -> (batch, channels, ...)."""
+    return tuple(shape) if len(shape) < 3 else (shape[0], shape[-1], *shape[1:-1])
 
 
 def to_keras_value(value):

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from .base import (
     ActivationName,
+    DataFormat,
     Initializer,
     Layer,
     Params,
@@ -67,6 +68,7 @@ class _Conv(_Windowed, Layer):
     padding: Literal["valid", "same"] = "valid"
     dilation_rate: Window1 = 1
     groups: PositiveInt = 1
+    data_format: DataFormat = "channels_last"
     activation: ActivationName | None = None
     use_bias: bool = True
     kernel_initializer: Initializer = "glorot_uniform"
@@ -177,6 +179,7 @@ class DepthwiseConv2D(_Windowed, Layer):
     """Convolves each input channel with its own ``depth_multiplier`` filters; channels are not mixed."""
 
     type: Literal["DepthwiseConv2D"]
+    data_format: DataFormat = "channels_last"
     kernel_size: Window1
     strides: Window1 = 1
     padding: Literal["valid", "same"] = "valid"
@@ -210,6 +213,7 @@ class SeparableConv2D(_Windowed, Layer):
     """A DepthwiseConv2D followed by a 1x1 convolution to ``filters`` channels (fewer weights than Conv2D)."""
 
     type: Literal["SeparableConv2D"]
+    data_format: DataFormat = "channels_last"
     filters: PositiveInt
     kernel_size: Window1
     strides: Window1 = 1

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from .base import (
     ActivationName,
+    DataFormat,
     Dim,
     Initializer,
     Layer,
@@ -29,7 +30,7 @@ class Input(Layer):
 
     type: Literal["Input"]
     shape: list[Dim] = Field(description="Shape of one sample, e.g. [28, 28, 1]; null for a variable size.")
-    dtype: DType = "float32"
+    dtype: DType = Field("float32", description="The dtype of the input values (integer ids for an Embedding).")
     n_inputs = (0, 0)
 
     def default_name(self) -> str:
@@ -129,6 +130,7 @@ class Flatten(Layer):
     """Flattens each sample to one axis (a scalar sample becomes one value, as in Keras)."""
 
     type: Literal["Flatten"]
+    data_format: DataFormat = "channels_last"
 
     def infer(self, shapes):
         (shape,) = shapes

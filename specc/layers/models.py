@@ -27,6 +27,7 @@ class Block(Layer):
                                   description="Values for the block's parameters.")
     repeat: PositiveInt = Field(1, le=MAX_REPEAT, description="How many copies, each feeding the next.")
     category = "reuse"
+    builds_keras_layer = False
 
 
 class Model(Layer):
@@ -44,6 +45,7 @@ class Model(Layer):
         None, description="With `path`: layers before this one stay frozen, this one and later layers train.")
     n_inputs = (1, 64)
     category = "reuse"
+    builds_keras_layer = False
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -72,6 +74,7 @@ class Shared(Layer):
     layer: str = Field(description="The name of the layer to apply again.")
     n_inputs = (1, 64)
     category = "reuse"
+    builds_keras_layer = False
 
     def default_name(self) -> str:
         return f"{self.layer}_shared"

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal, Union
 
-from .base import Layer, Padding, PositiveInt, ShapeError, pool_length, spatial_check, to_keras_value, tuple_arg
+from .base import (
+    DataFormat,
+    Layer,
+    Padding,
+    PositiveInt,
+    ShapeError,
+    pool_length,
+    spatial_check,
+    to_keras_value,
+    tuple_arg,
+)
 
 Window = Union[PositiveInt, list[PositiveInt]]
 
@@ -12,6 +22,7 @@ Window = Union[PositiveInt, list[PositiveInt]]
 class _Pool(Layer):
     pool_size: Window = 2
     strides: Window | None = None  # defaults to pool_size, as in Keras
+    data_format: DataFormat = "channels_last"
     padding: Padding = "valid"
     rank: ClassVar[int] = 2
     category = "pooling"
@@ -88,6 +99,7 @@ class AveragePooling3D(_Pool):
 
 class _GlobalPool(Layer):
     keepdims: bool = False
+    data_format: DataFormat = "channels_last"
     category = "pooling"
 
     def infer(self, shapes):
@@ -165,6 +177,7 @@ class UpSampling2D(Layer):
     """Repeats rows and columns ``size`` times (nearest or bilinear)."""
 
     type: Literal["UpSampling2D"]
+    data_format: DataFormat = "channels_last"
     size: Window = 2
     interpolation: Literal["nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area"] = "nearest"
     ranks = (4,)
@@ -185,6 +198,7 @@ class UpSampling3D(Layer):
     """Repeats each depth slice, row and column ``size`` times."""
 
     type: Literal["UpSampling3D"]
+    data_format: DataFormat = "channels_last"
     size: Window = 2
     ranks = (5,)
     rank_hint = " (batch, depth, height, width, channels)"

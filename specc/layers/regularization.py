@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from .base import Layer
+from .base import DataFormat, Layer
 
 Rate = Annotated[float, Field(ge=0, lt=1)]
 
@@ -44,6 +44,7 @@ class SpatialDropout2D(_SpatialDropout):
     """Drops whole feature maps (channels of an image) with probability ``rate``."""
 
     type: Literal["SpatialDropout2D"]
+    data_format: DataFormat = "channels_last"
     ranks = (4,)
     rank_hint = " (batch, height, width, channels)"
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from .base import Layer, PositiveInt, ShapeError, fmt_shape
+from .base import DataFormat, Layer, PositiveInt, ShapeError, fmt_shape
 
 NonNegative = Annotated[int, Field(ge=0)]
 Pair = Union[NonNegative, list[NonNegative]]  # n, or [before, after]
@@ -40,6 +40,7 @@ class ZeroPadding1D(Layer):
     """Adds zeros at the start and end of the steps axis."""
 
     type: Literal["ZeroPadding1D"]
+    data_format: DataFormat = "channels_last"
     padding: Pair = Field(1, description="Zeros added: one int for both ends, or [start, end].")
     ranks = (3,)
     rank_hint = " (batch, steps, channels)"
@@ -56,6 +57,7 @@ class ZeroPadding2D(Layer):
     """Adds rows and columns of zeros around an image."""
 
     type: Literal["ZeroPadding2D"]
+    data_format: DataFormat = "channels_last"
     padding: PerAxis = Field(
         1, description="Zeros added: one int for every side, [rows, cols], or [[top, bottom], [left, right]]."
     )
@@ -97,6 +99,7 @@ class Cropping2D(Layer):
     """Removes rows and columns at the edges of an image (e.g. to match a skip connection's size)."""
 
     type: Literal["Cropping2D"]
+    data_format: DataFormat = "channels_last"
     cropping: PerAxis = Field(
         0, description="Rows/columns removed: one int for every side, [rows, cols], or [[top, bottom], [left, right]]."
     )

@@ -31,7 +31,7 @@ class TimeDistributed(Layer):
                 f"TimeDistributed wraps a layer with one input; {self.layer.kind()} takes several", field="layer",
                 code="E302",
             )
-        inner = self.layer.infer([(shape[0], *shape[2:])])
+        inner = self.layer.output_of([(shape[0], *shape[2:])])
         return (shape[0], shape[1], *inner[1:])
 
     def count_params(self, shapes):

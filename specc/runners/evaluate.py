@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from . import RunError
@@ -21,10 +20,9 @@ def open_run(run_dir: Path):
     if not result.ok:
         first = result.errors[0]
         raise RunError(f"{run_dir / 'spec.yaml'}: {first.message}")
-    try:
-        info = json.loads((run_dir / "run.json").read_text())
-    except ValueError as e:
-        raise RunError(f"{run_dir / 'run.json'}: not valid JSON ({e})") from None
+    from .rundir import read_json
+
+    info = read_json(run_dir / "run.json", "run record (run.json)")
     if result.spec.data is None:
         raise RunError(f"{run_dir / 'spec.yaml'} has no `data` section")
     return result, info
@@ -33,10 +31,16 @@ def open_run(run_dir: Path):
 def load_run_model(run_dir: Path):
     keras = import_keras()
     path = Path(run_dir) / "model.keras"
+    from ..userfiles import format_problem, regular_file_problem
+
+    problem = regular_file_problem(path, what="model file") or format_problem(path, "keras")
+    if problem:
+        raise RunError(f"{problem}; the run's model is damaged (train it again)")
     try:
         return keras.saving.load_model(path)
-    except (OSError, ValueError) as e:
-        raise RunError(f"{path}: cannot load the model ({e})") from None
+    except Exception as e:  # a damaged archive, or a model Keras refuses to load safely (a Lambda layer)
+        raise RunError(f"{path}: cannot load the model ({type(e).__name__}: damaged or truncated, or not written by specc)") \
+            from None
 
 
 def evaluate_run(run_dir: Path, data=None, y=None, model=None) -> dict:

@@ -179,8 +179,8 @@ def export_run(run_dir: Path, fmt: str, out: Path, *, force: bool = False, atol:
     path = run_dir / "model.keras"
     try:  # the forward pass only: no optimizer state to restore
         model = keras.saving.load_model(path, compile=False)
-    except (OSError, ValueError) as e:
-        raise RunError(f"{path}: cannot load the model ({_first_line(e)})") from None
+    except Exception as e:  # a damaged archive (zipfile.BadZipFile), or one Keras refuses to load safely
+        raise RunError(f"{path}: cannot load the model ({type(e).__name__}: {_first_line(e)})") from None
     mixed = any(getattr(layer, "compute_dtype", "float32") in ("float16", "bfloat16") for layer in _layers(model))
     default_atol, default_rtol = TOLERANCE["mixed" if mixed else "float32"]
     atol = default_atol if atol is None else float(atol)

@@ -24,6 +24,7 @@ from ..render import model_name
 from ..version import __version__
 from . import RunError
 from .files import atomic_keras_save, atomic_write_bytes, atomic_write_json, atomic_write_text
+from .rundir import check_new_run_dir, read_json, read_resume_state, record_failure, take_run_dir
 
 
 class Interrupted(Exception):
@@ -111,6 +112,9 @@ def _class_weight(train, y) -> dict | None:
     if train.class_weight == "balanced":
         counts = np.bincount(labels)
         return {i: float(len(labels) / (len(counts) * c)) for i, c in enumerate(counts) if c}
+    if labels.size and int(labels.max()) >= len(train.class_weight):
+        raise RunError(f"train.class_weight gives {len(train.class_weight)} weight(s), but the labels have "
+                       f"{int(labels.max()) + 1} classes: give one weight per class")
     return {i: float(w) for i, w in enumerate(train.class_weight)}
 
 
@@ -176,15 +180,15 @@ class _Training:
             if not (self.run_dir / "state.json").is_file():
                 raise RunError(f"{self.run_dir} has no state.json: nothing to resume (was it trained by specc?)")
             self.base = self.run_dir
-            self.info = _read_json(self.run_dir / "run.json")
+            take_run_dir(self.scope, self.run_dir, new=False)
+            self.info = read_json(self.run_dir / "run.json", "run record (run.json)")
             self.scope.enter_context(run_stream_mode(self.info))
             return
         self.base = Path(self.spec_path).resolve().parent
         run_dir = Path(run_dir) if run_dir is not None else default_run_dir(self.result)
         if self.worker is not None:  # multi-worker: only the chief writes the run directory
             run_dir = self.worker.run_dir(run_dir)
-        if run_dir.exists() and any(run_dir.iterdir()):
-            raise RunError(f"run directory {run_dir} already exists and is not empty; choose another with --run-dir")
+        check_new_run_dir(run_dir)
         self.run_dir = run_dir
 
     def load_data(self) -> None:
@@ -208,17 +212,16 @@ class _Training:
         """A new model (and its spec.yaml), or the resumed run's model and state, compiled for this device."""
         from .backend import device_name, performance
         from .pipeline import n_samples, steps
-        from .state import load_state
 
         keras, train = self.keras, self.train
         self.spec_text = dump_yaml(resolved_spec(self.result, self.base))
         if self.resume is not None:
             if self.info.get("data", {}).get("fingerprint") not in (None, self.arrays.fingerprint):
                 raise RunError("the data differs from the data this run was trained on; cannot resume exactly")
-            self.state = load_state(self.run_dir)
-            model = keras.saving.load_model(self.run_dir / self.state["model"])
+            self.state, model = read_resume_state(keras, self.run_dir)
         else:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
+            take_run_dir(self.scope, self.run_dir)
+            self.scope.push(record_failure(self.run_dir, self.info))
             atomic_write_text(self.run_dir / "spec.yaml", self.spec_text)
         self.backend = keras.backend.backend()
         self.used = device_name()
@@ -249,8 +252,6 @@ class _Training:
 
     def _restore(self) -> None:
         """The resumed run's history, callback counters, random-generator states and best weights."""
-        import numpy as np
-
         from .state import seed_states
 
         state, ctx = self.state, self.ctx
@@ -258,12 +259,11 @@ class _Training:
         ctx.history = state["history"]
         ctx.restored = state["callbacks"]
         ctx.best_epoch = state.get("best_epoch")
-        with np.load(self.run_dir / state["arrays"]) as saved:
-            for i, variable in enumerate(seed_states(self.model)):
-                variable.assign(saved[f"seed_{i}"])
-            best = [saved[k] for k in sorted((k for k in saved.files if k.startswith("best_")),
-                                             key=lambda k: int(k[5:]))]
-            ctx.restored_best_weights = best or None
+        saved = state["saved_arrays"]
+        for i, variable in enumerate(seed_states(self.model)):
+            variable.assign(saved[f"seed_{i}"])
+        best = [saved[k] for k in sorted((k for k in saved if k.startswith("best_")), key=lambda k: int(k[5:]))]
+        ctx.restored_best_weights = best or None
         self.keras.utils.set_random_seed(self.seed)
 
     def record(self) -> None:
@@ -302,7 +302,8 @@ class _Training:
         if self.resume is not None:
             info.setdefault("resumed", []).append({"at": self.started.isoformat(), "from_epoch": self.first_epoch})
         atomic_write_json(self.run_dir / "run.json", info)
-        if arrays.classes is not None:
+        self.scope.push(record_failure(self.run_dir, info))  # from here on a failure is recorded (resumed runs too)
+        if arrays.classes is not None and (self.spec.data is None or self.spec.data.target != "input"):
             atomic_write_json(self.run_dir / "classes.json", list(arrays.classes))
         for name, content in (getattr(arrays, "artifacts", None) or {}).items():
             if isinstance(content, (bytes, bytearray)):
@@ -395,11 +396,3 @@ class _Training:
             self.worker.done()
         return metrics
 
-
-def _read_json(path: Path) -> dict:
-    import json
-
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise RunError(f"{path}: cannot read ({e})") from None

@@ -414,6 +414,7 @@ def run_sweep(sweep: Sweep, jobs: int = 1, quiet: bool = False, resume: bool = F
     Returns (exit code, results)."""
     import sys
 
+    from .hparams import write_hparams
     from .tracking import finish_sweep, track_sweep
     from .tune_results import Live, summary_lines, trial_rows, write_results
 
@@ -436,12 +437,12 @@ def run_sweep(sweep: Sweep, jobs: int = 1, quiet: bool = False, resume: bool = F
             interrupted = True
         interrupted = interrupted or bool(stop)
     results = write_results(sweep, study)
+    write_hparams(sweep.dir)  # TensorBoard's HParams view of the trials
     sweep.write_info(status="interrupted" if interrupted else "complete")
     if tracker is not None:
         finish_sweep(tracker, sweep.dir)
-    if not quiet:
-        for line in summary_lines(results, sweep):
-            print(line, file=sys.stderr)
+    for line in summary_lines(results, sweep)[-1 if quiet else 0:]:
+        print(line, file=sys.stderr)
     if interrupted:
         print(f"specc: sweep interrupted; continue it with `specc tune --resume {sweep.dir}`", file=sys.stderr)
     return (130 if interrupted else 0), results
@@ -456,7 +457,7 @@ def _run_workers(sweep: Sweep, jobs: int, stop: Stop, show: Callable) -> int:
              for _ in range(jobs)]
     forwarded = False
     while any(p.poll() is None for p in procs):
-        if stop and not forwarded:  # SIGTERM to us alone: pass it on (a terminal's Ctrl-C reaches them all)
+        if stop.signal == signal.SIGTERM and not forwarded:  # to us alone: pass it on (Ctrl-C reaches them all)
             for p in procs:
                 if p.poll() is None:
                     p.send_signal(signal.SIGTERM)

@@ -27,7 +27,7 @@ SUPPORTED_VERSIONS = (1,)
 class Budget(BaseModel):
     """Limits that `specc validate` enforces statically (see docs/checking.md#budgets)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     max_params: Annotated[int, Field(gt=0)] | None = Field(None, description="Most parameters allowed.")
     max_memory_mb: Annotated[float, Field(gt=0)] | None = Field(
@@ -42,9 +42,11 @@ class Budget(BaseModel):
 class Spec(BaseModel):
     """A specc spec: one model and, optionally, how to train it."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, title="specc spec")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, title="specc spec")
 
     specc: Literal[1] = Field(description="Format version of the spec language (currently 1).")
+    extends: str | None = Field(None, description="A base spec this one inherits and overrides (a path relative to "
+                                "this file; docs/graphs.md#extends). Merged before anything else is checked.")
     name: Annotated[str, Field(min_length=1, max_length=128)] | None = Field(
         None, description="Model name; defaults to the file name."
     )

@@ -18,7 +18,7 @@ UnitFloat = Annotated[float, Field(ge=0, lt=1)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     def kwargs(self, exclude: frozenset = frozenset({"type"})) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.model_fields_set - exclude}
@@ -183,7 +183,9 @@ LOSSES = {
     "cosine_similarity": "CosineSimilarity",
 }
 LOSS_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "mape": "mean_absolute_percentage_error",
-                "msle": "mean_squared_logarithmic_error", "kld": "kl_divergence", "bce": "binary_crossentropy"}
+                "msle": "mean_squared_logarithmic_error", "kld": "kl_divergence", "bce": "binary_crossentropy",
+                # Keras's class names, which `model.compile(loss=...)` accepts too: `BinaryCrossentropy`.
+                **{cls: name for name, cls in LOSSES.items()}}
 LossName = Literal[tuple(LOSSES) + tuple(LOSS_ALIASES)]
 CROSSENTROPY = {"binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
                 "sparse_categorical_crossentropy"}

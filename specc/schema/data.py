@@ -15,7 +15,7 @@ Column = Union[str, Annotated[int, Field(ge=0)]]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class SklearnSource(_Model):

@@ -61,6 +61,9 @@ _TYPES = {
     "model_type": "a mapping", "model_attributes_type": "a mapping", "tuple_type": "a list",
 }
 _NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
+NAME_RULE_WHY = ("Keras accepts any name, but specc refuses spaces and other characters on purpose: a name is "
+                 "written unquoted in `inputs:`, `outputs:` and per-output mappings, and in `--set layers.NAME.KEY=` "
+                 "paths; use _ or - instead")
 _MAX_LISTED = 12
 _MAX_HINTS = 1000  # 'did you mean' searches per file
 
@@ -495,9 +498,8 @@ def _string_length(e: _Error) -> Diagnostic:
 def _pattern(e: _Error) -> Diagnostic:
     if e.ctx.get("pattern") == _NAME_PATTERN:
         rule = "start with a letter or _ and hold only letters, digits, _ . and -"
-    else:
-        rule = f"match the pattern {e.ctx.get('pattern')}"
-    return e.error(f"{e.name} must {rule}. {e.received}")
+        return e.error(f"{e.name} must {rule}. {e.received}", help=NAME_RULE_WHY)
+    return e.error(f"{e.name} must match the pattern {e.ctx.get('pattern')}. {e.received}")
 
 
 def _value_error(e: _Error) -> Diagnostic:

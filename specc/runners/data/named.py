@@ -14,6 +14,7 @@ from ...schema.data import (
     NpySource,
     NpzSource,
 )
+from ...userfiles import failure
 from .. import RunError
 from .prepare import (
     apply_features,
@@ -26,7 +27,7 @@ from .prepare import (
 )
 from .records import PREPROCESSING_FILE, Arrays, Preprocessing, Raw
 from .sources import read_npy
-from .streams import STREAM_AUTO_BYTES, Lazy, n_samples, stream_mode, streamable, subset
+from .streams import STREAM_AUTO_BYTES, Lazy, check_data_file, n_samples, stream_mode, streamable, subset
 
 
 # A spec whose npz/npy source maps model input and output names to arrays (`x: {left: xa, right: xb}`,
@@ -63,8 +64,7 @@ def read_npz_arrays(path: Path, names) -> dict:
     """The arrays ``names`` of a .npz file, read whole."""
     import numpy as np
 
-    if not path.is_file():
-        raise RunError(f"data file not found: {path}")
+    check_data_file(path, "npz")
     try:
         with np.load(path, allow_pickle=False) as f:
             keys = list(f.keys())
@@ -75,8 +75,8 @@ def read_npz_arrays(path: Path, names) -> dict:
             return {name: f[name] for name in dict.fromkeys(names)}
     except RunError:
         raise
-    except (OSError, ValueError, EOFError) as e:
-        raise RunError(f"{path}: cannot read the arrays ({e})") from None
+    except Exception as e:  # numpy's zip and header readers raise many kinds, with bytes of the file in them
+        raise RunError(failure(path, e, ".npz")) from None
 
 
 def read_named(source, base: Path, result: CheckResult) -> Named:
@@ -280,6 +280,7 @@ def read_new_named(path: Path, result: CheckResult, labels: bool) -> Named:
                        f"({', '.join(inputs + (outputs if labels else []))})")
     spec_x = _by_name(source.x, inputs) if isinstance(source, NpzSource) else {}
     spec_y = _by_name(source.y, outputs) if isinstance(source, NpzSource) and source.y is not None else {}
+    check_data_file(path, "npz")
     try:
         with np.load(path, allow_pickle=False) as f:
             keys = list(f.keys())
@@ -299,8 +300,8 @@ def read_new_named(path: Path, result: CheckResult, labels: bool) -> Named:
             y = {k: pick(k, spec_y, "y", len(outputs), "output") for k in outputs} if labels else None
     except RunError:
         raise
-    except (OSError, ValueError, EOFError) as e:
-        raise RunError(f"{path}: cannot read the arrays ({e})") from None
+    except Exception as e:  # numpy's zip and header readers raise many kinds, with bytes of the file in them
+        raise RunError(failure(path, e, ".npz")) from None
     raw = Named(x, y, str(path))
     _check_named(raw)
     return raw

@@ -44,14 +44,16 @@ from .streams import ImageRows, Lazy, in_memory, should_stream, streamable
 
 def load_preprocessing(run_dir: Path, result: CheckResult, info: dict) -> Preprocessing:
     """The run's preprocessing.json; for a run written without one, recomputed from its training data."""
-    import json
 
     path = Path(run_dir) / PREPROCESSING_FILE
     if path.is_file():
+        from ..rundir import read_json
+
+        data = read_json(path, "preprocessing file")
         try:
-            return Preprocessing.from_json(json.loads(path.read_text()))
-        except (ValueError, TypeError) as e:
-            raise RunError(f"{path}: not a valid preprocessing file ({e})") from None
+            return Preprocessing.from_json(data)
+        except Exception as e:
+            raise RunError(f"{path}: not a preprocessing file written by specc ({type(e).__name__})") from None
     arrays = load_arrays(result, Path(run_dir), result.spec.seed)
     expected = info.get("data", {}).get("fingerprint")
     if expected and arrays.fingerprint != expected:
@@ -125,6 +127,11 @@ def read_new_data(path: Path, result: CheckResult, prep: Preprocessing, labels: 
             table = _plain_csv(path, label_optional=not need_y, label="y" if need_y else None)
         y = None if table.y is None or not need_y else label_values(table.y)
         raw = Raw(table.x, y, str(path))
+    elif suffix in IMAGE_SUFFIXES + (".txt",):
+        kind = "an image" if suffix in IMAGE_SUFFIXES else "a text file"
+        takes = {ImagesSource: "images", TextSource: "texts"}.get(type(source), f"{source.type} data")
+        raise RunError(f"{path} is {kind}, but this model does not take {'images' if kind == 'an image' else 'texts'}"
+                       f" (it was trained on {takes}); give a .npz, .npy or .csv of its inputs")
     else:
         kinds = ".npz, .npy or .csv"
         if isinstance(source, ImagesSource):

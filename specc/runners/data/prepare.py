@@ -243,6 +243,29 @@ def label_mode(result: CheckResult, output: str | None = None) -> str:
     return mode
 
 
+def check_label_shape(y, result: CheckResult, where: str, name: str, output: str | None = None) -> None:
+    """Labels used as they are (windows, arrays) against the output they train, before anything is written:
+    the shapes Keras's losses accept (equal, or differing by a trailing axis of 1; one axis less for sparse)."""
+    output = output or result.graph.outputs[0]
+    want, got = tuple(result.info[output].shape[1:]), tuple(y.shape[1:])
+    loss = result.spec.compile.loss_for(output) if result.spec.compile is not None else None
+    loss = loss.canonical if loss is not None else None
+
+    def same(a, b):
+        return len(a) == len(b) and all(x is None or x == z for x, z in zip(b, a))
+
+    wanted = [want[:-1], want[:-1] + (1,)] if loss == "sparse_categorical_crossentropy" else \
+        [want, want + (1,)] + ([want[:-1]] if want[-1:] == (1,) else [])
+    if any(same(got, w) for w in wanted):
+        return
+    hint = ""
+    if loss == "categorical_crossentropy" and len(got) < len(want):
+        hint = ("; categorical_crossentropy needs one-hot labels: remove data.labels: raw (auto one-hot encodes "
+                "class ids), or use sparse_categorical_crossentropy")
+    raise RunError(f"{where}: the {_w(name)}labels have shape {got} per sample, but the output '{output}' gives "
+                   f"{want}{hint}")
+
+
 def encode_labels(y, result: CheckResult, where: str, name: str, output: str | None = None):
     import numpy as np
 
@@ -256,6 +279,7 @@ def encode_labels(y, result: CheckResult, where: str, name: str, output: str | N
         if not np.isfinite(out).all():
             bad = int(np.argwhere(~np.isfinite(out))[0][0])
             raise RunError(f"{where}: the {_w(name)}labels contain NaN or infinity (first in sample {bad})")
+        check_label_shape(out, result, where, name, output)
         return out
     output = output or result.graph.outputs[0]
     units = result.info[output].shape[-1]

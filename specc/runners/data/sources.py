@@ -16,9 +16,10 @@ from ...schema.data import (
     SklearnSource,
     TextSource,
 )
+from ...userfiles import failure, may_quote
 from .. import RunError
 from .records import IMAGE_SUFFIXES, Raw
-from .streams import ImageRows
+from .streams import ImageRows, check_data_file
 
 
 # -- reading ------------------------------------------------------------------
@@ -34,8 +35,7 @@ def _sklearn(source: SklearnSource) -> Raw:
 def read_npz(path: Path, x_name: str, y_name: str | None, *, fallback_single: bool = False) -> Raw:
     import numpy as np
 
-    if not path.is_file():
-        raise RunError(f"data file not found: {path}")
+    check_data_file(path, "npz")
     try:
         with np.load(path, allow_pickle=False) as f:
             keys = list(f.keys())
@@ -51,8 +51,8 @@ def read_npz(path: Path, x_name: str, y_name: str | None, *, fallback_single: bo
             y = f[y_name] if y_name is not None else None
     except RunError:
         raise
-    except (OSError, ValueError, EOFError) as e:
-        raise RunError(f"{path}: cannot read the arrays ({e})") from None
+    except Exception as e:  # numpy's zip and header readers raise many kinds, with bytes of the file in them
+        raise RunError(failure(path, e, ".npz")) from None
     if y is not None and len(x) != len(y):
         raise RunError(f"{path}: '{x_name}' has {len(x)} samples but '{y_name}' has {len(y)}")
     return Raw(x, y, str(path))
@@ -62,12 +62,11 @@ def read_npy(path: Path):
     """A .npy array, memory-mapped (read from disk as it is used)."""
     import numpy as np
 
-    if not path.is_file():
-        raise RunError(f"data file not found: {path}")
+    check_data_file(path, "npy")
     try:
         a = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
-        raise RunError(f"{path}: cannot read the array ({e})") from None
+    except Exception as e:  # numpy's header reader quotes the file's bytes: say what is wrong, not what is there
+        raise RunError(failure(path, e, ".npy")) from None
     if not hasattr(a, "shape") or a.ndim == 0:
         raise RunError(f"{path}: holds a single value, not an array of samples")
     return a
@@ -94,16 +93,18 @@ class Table:
 
 
 def read_csv(path: Path, *, label, features, delimiter: str = ",", header: bool = True,
-             label_optional: bool = False, new_data: bool = False) -> Table:
+             label_optional: bool = False, new_data: bool = False, spec_folder: Path | None = None) -> Table:
     """Numeric feature columns and (string) label values of a CSV file, with errors naming line and column.
 
-    ``label_optional``: the label column may be absent; ``new_data``: for evaluate or predict, not training."""
+    ``label_optional``: the label column may be absent; ``new_data``: for evaluate or predict, not training.
+    Messages show the file's values and column names only for a file inside the project of ``spec_folder``."""
     names, rows = _csv_rows(path, delimiter, header)
     if header and names is None:
         raise RunError(f"{path}: the file is empty (no header row)")
     width = len(names) if names is not None else (len(rows[0][1]) if rows else 0)
     if names is None:
         names = [str(i) for i in range(width)]
+    quote = may_quote(path, spec_folder)  # a file outside the project: say where, never what it holds
 
     def index(column, role) -> int | None:
         if isinstance(column, int):
@@ -113,6 +114,9 @@ def read_csv(path: Path, *, label, features, delimiter: str = ",", header: bool 
             return column
         if column in names:
             return names.index(column)
+        if not quote:
+            raise RunError(f"{path}: no column named '{column}' among its {width} columns (a file outside the "
+                           f"project: its header is not shown)")
         shown = ", ".join(names[:30]) + (", ..." if len(names) > 30 else "")
         raise RunError(f"{path}: no column named '{column}' (the columns are: {shown}){also(did_you_mean(column, names))}")
 
@@ -132,7 +136,8 @@ def read_csv(path: Path, *, label, features, delimiter: str = ",", header: bool 
     if not feature_index:
         raise RunError(f"{path}: no feature columns (the only column is the label)")
 
-    x, y = _csv_values(path, rows, names, width, feature_index, label_index, header, new_data)
+    shown_names = names if quote or not header else [f"#{i}" for i in range(width)]
+    x, y = _csv_values(path, rows, shown_names, feature_index, label_index, header, new_data, quote)
     columns = [names[i] if header else i for i in feature_index]
     label_column = None if label_index is None else (names[label_index] if header else label_index)
     return Table(x, y, columns, label_column)
@@ -142,8 +147,7 @@ def _csv_rows(path: Path, delimiter: str, header: bool) -> tuple[list[str] | Non
     """The header's names (None without one) and the non-blank rows with their line numbers."""
     import csv
 
-    if not path.is_file():
-        raise RunError(f"data file not found: {path}")
+    check_data_file(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f, delimiter=delimiter)
@@ -165,12 +169,15 @@ def _csv_rows(path: Path, delimiter: str, header: bool) -> tuple[list[str] | Non
     return names, rows
 
 
-def _csv_values(path: Path, rows, names, width: int, feature_index, label_index, header: bool, new_data: bool):
-    """The feature columns as float64 and the label cells (None without a label column); errors name the line."""
+def _csv_values(path: Path, rows, shown_names, feature_index, label_index, header: bool, new_data: bool,
+                quote: bool):
+    """The feature columns as float64 and the label cells (None without a label column); errors name the line
+    and the column by ``shown_names``, and quote a bad cell only where ``quote``."""
     import math
 
     import numpy as np
 
+    width = len(shown_names)
     x = np.empty((len(rows), len(feature_index)), dtype="float64")
     y = [] if label_index is not None else None
     for r, (line, row) in enumerate(rows):
@@ -182,18 +189,18 @@ def _csv_values(path: Path, rows, names, width: int, feature_index, label_index,
             try:
                 value = float(cell)
             except ValueError:
-                what = "an empty value" if not cell else f"'{cell[:40]}'"
+                what = "an empty value" if not cell else f"'{cell[:40]}'" if quote else "the value"
                 hint = "" if new_data else "; set data.source.features to choose the columns"
-                raise RunError(f"{path}: line {line}, column '{names[i]}': {what} is not a number (feature columns "
+                raise RunError(f"{path}: line {line}, column '{shown_names[i]}': {what} is not a number (feature columns "
                                f"must be numeric{hint})") from None
             if not math.isfinite(value):
-                raise RunError(f"{path}: line {line}, column '{names[i]}': {cell} is not a finite number "
+                raise RunError(f"{path}: line {line}, column '{shown_names[i]}': {cell[:10]} is not a finite number "
                                f"(NaN and infinity cannot be trained on)")
             x[r, c] = value
         if y is not None:
             cell = row[label_index].strip()
             if not cell:
-                raise RunError(f"{path}: line {line}, column '{names[label_index]}': the label is empty")
+                raise RunError(f"{path}: line {line}, column '{shown_names[label_index]}': the label is empty")
             y.append(cell)
     return x, y
 
@@ -214,7 +221,7 @@ def label_values(values: list):
 def _csv(source: CsvSource, base: Path) -> Raw:
     path = spec_relative(source.path, base)
     table = read_csv(path, label=source.label, features=source.features, delimiter=source.delimiter,
-                     header=source.header)
+                     header=source.header, spec_folder=base)
     y = None if table.y is None else label_values(table.y)
     return Raw(table.x, y, str(path), columns=table.columns, label_column=table.label_column, label_text=table.y)
 
@@ -238,6 +245,7 @@ def read_texts(files: list[Path]):
 
     texts = []
     for file in files:
+        check_data_file(file)
         try:
             texts.append(file.read_text(encoding="utf-8"))
         except UnicodeDecodeError as e:
@@ -381,3 +389,20 @@ def check_raw(raw: Raw) -> None:
         raise RunError(f"{raw.where}: {len(raw.x)} samples but {len(raw.y)} labels")
     if not raw.tokens and np.asarray(raw.x[:1]).dtype == object:
         raise RunError(f"{raw.where}: the features are not numbers")
+    _check_finite(raw)
+
+
+def _check_finite(raw: Raw, rows: int = 65_536) -> None:
+    """NaN or infinity, reported by the sample's place in the file (before any shuffling or splitting);
+    read in slices, so a memory-mapped .npy is never copied whole."""
+    import numpy as np
+
+    for name, a in (("features", raw.x), ("labels", raw.y)):
+        if not isinstance(a, np.ndarray) or a.dtype.kind not in "fc":
+            continue
+        for start in range(0, len(a), rows):
+            bad = ~np.isfinite(np.asarray(a[start:start + rows]))
+            if bad.any():
+                row = start + int(np.argwhere(bad)[0][0])
+                raise RunError(f"{raw.where}: the {name} contain NaN or infinity, first in sample {row} of the file "
+                               f"(counting from 0, in the file's order); fix or drop those samples")

@@ -12,10 +12,19 @@ from pathlib import Path
 from ...schema.data import (
     Data,
 )
+from ...userfiles import format_problem, regular_file_problem
 from .. import RunError
 
 STREAM_ENV = "SPECC_STREAM"  # auto (default), always, never
 STREAM_AUTO_BYTES = 1 << 30  # auto streams when the prepared (float32) training source would take more than this
+
+
+def check_data_file(path: Path, kind: str | None = None) -> None:
+    """Refuse, in one line naming the file, what no reader should open: a missing file, a folder, a device or
+    pipe, an empty file, and (``kind`` "npz" or "npy") a file whose first bytes are not that format."""
+    problem = regular_file_problem(path, what="data file") or (kind and format_problem(path, kind))
+    if problem:
+        raise RunError(problem)
 
 
 def read_images(files: list[Path], image_size, color_mode: str):
@@ -27,14 +36,16 @@ def read_images(files: list[Path], image_size, color_mode: str):
     channels = 1 if color_mode == "grayscale" else 3
     out = np.empty((len(files), h, w, channels), dtype="uint8")
     for i, file in enumerate(files):
+        check_data_file(file)
         try:
             with Image.open(file) as image:
                 image = image.convert("L" if channels == 1 else "RGB")
                 if image.size != (w, h):
                     image = image.resize((w, h), Image.Resampling.BILINEAR)
                 out[i] = np.asarray(image, dtype="uint8").reshape(h, w, channels)
-        except (UnidentifiedImageError, OSError, ValueError) as e:
-            raise RunError(f"{file}: not a readable image ({e})") from None
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+            raise RunError(f"{file}: not a readable image ({type(e).__name__}: corrupt, truncated or another "
+                           f"format)") from None
     return out
 
 
