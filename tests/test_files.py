@@ -59,7 +59,9 @@ def test_static_commands_write_ordinary_modes(tmp_path, umask):
         result = run_cli(*args, umask=umask)
         assert result.returncode == 0, (args, result.stderr)
     assert ugly.read_text() != "specc: 1\nlayers:\n  - {type: Dense,   units: 2, input_dim: 3}\n"
-    assert {p.name for p in out.rglob("*")} == {"new", "spec.yaml", "plots", "ae.png", "ae.svg", "report.json"}
+    # init also writes the JSON Schema beside the new spec, for editors (docs/editors.md)
+    assert {p.name for p in out.rglob("*")} == {"new", "spec.yaml", "specc.schema.json", "plots", "ae.png", "ae.svg",
+                                                "report.json"}
     assert wrong_modes(tmp_path, umask, keep={ugly: 0o640}) == []
 
 

@@ -532,7 +532,7 @@ def test_usage_errors_and_force(tmp_path):
     assert target.read_text() == "old\n"
     out = run_cli("import", source, "-o", target, "--force")
     assert out.returncode == 0, out.stderr
-    assert target.read_text().startswith("# Imported from m.json")
+    assert target.read_text().splitlines()[1].startswith("# Imported from m.json")  # after the schema line
     assert run_cli("import", "-o", target).returncode == 2
 
 

@@ -294,7 +294,8 @@ def test_png_is_a_real_png_of_sensible_size(spec, tmp_path):
 
 def test_png_without_matplotlib_is_a_clear_error(monkeypatch):
     result = check_file(ROOT / "specs" / "digits_mlp.yaml")
-    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")] + ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed, even where another test imported it
     with pytest.raises(plot.PlotError, match="needs matplotlib"):
         plot.render(result, ".png")
 

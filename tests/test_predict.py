@@ -170,7 +170,7 @@ def test_evaluate_data_on_other_data_and_its_errors(csv_run, tmp_path):
         evaluate_run(d / "run", tmp_path / "x.npy")
 
 
-def test_predict_errors_are_clear(csv_run, tmp_path):
+def test_predict_errors_are_clear(csv_run, tmp_path, monkeypatch):
     from specc.runners.predict import predict_run
 
     d, _ = csv_run
@@ -179,9 +179,16 @@ def test_predict_errors_are_clear(csv_run, tmp_path):
         predict_run(run, d / "test.csv", tmp_path / "out.txt")
     with pytest.raises(RunError, match=r"data file not found: .*nope.csv"):
         predict_run(run, tmp_path / "nope.csv", tmp_path / "out.csv")
-    write_table(tmp_path / "cols.csv", np.zeros((2, 3)), [0, 1], columns=["height", "wieght", "age"])
+    project = tmp_path / "project"  # a file inside the working folder's project: its header may be quoted
+    project.mkdir()
+    (project / "pyproject.toml").write_text("")
+    write_table(project / "cols.csv", np.zeros((2, 3)), [0, 1], columns=["height", "wieght", "age"])
+    monkeypatch.chdir(project)
     with pytest.raises(RunError, match=r"cols.csv: no column named 'weight' .*did you mean 'wieght'"):
-        predict_run(run, tmp_path / "cols.csv", tmp_path / "out.csv")
+        predict_run(run, project / "cols.csv", tmp_path / "out.csv")
+    monkeypatch.chdir(tmp_path)  # from elsewhere, the file's header is not shown
+    with pytest.raises(RunError, match=r"cols.csv: no column named 'weight' among its 3 columns \(a file outside"):
+        predict_run(run, project / "cols.csv", tmp_path / "out.csv")
     np.save(tmp_path / "wide.npy", np.zeros((2, 5)))
     with pytest.raises(RunError, match=r"wide.npy: samples have shape \(5,\) but the model's input"):
         predict_run(run, tmp_path / "wide.npy", tmp_path / "out.csv")

@@ -92,7 +92,12 @@ def test_stream_mode_auto_keeps_small_data_in_memory_and_env_is_checked(tmp_path
 
 def test_streamed_autoencoder_targets_are_the_inputs(tmp_path, monkeypatch):
     write_npy(tmp_path)
-    a = loaded(tmp_path, monkeypatch, "always", extra="  target: input\n  rescale: 0.5\n")
+    monkeypatch.setenv("SPECC_STREAM", "always")
+    text = ("specc: 1\nseed: 0\nlayers:\n  - {type: Dense, units: 2, activation: relu, input_dim: 6}\n"
+            "  - {type: Dense, units: 6}\ncompile: {optimizer: adam, loss: mse}\n"
+            "train: {epochs: 1, batch_size: 16, validation_split: 0.2}\n"
+            "data:\n  source: {type: npy, x: X.npy}\n  target: input\n  rescale: 0.5\n")
+    a = load_arrays(checked(text), tmp_path, 0)
     assert a.y_train is a.x_train and a.y_test is a.x_test
 
 

@@ -198,7 +198,8 @@ def _tail(path: Path, lines: int = 12) -> str:
 
 
 def _mark_run(run_dir: Path, status: str) -> None:
-    """Record in run.json how a run whose chief did not finish ended (the chief cannot say so itself)."""
+    """Record in run.json how a run whose chief did not finish ended (the chief cannot say so itself, or says
+    only what it saw: a collective that failed; its ``error`` is kept)."""
     from .files import atomic_write_json
 
     path = Path(run_dir) / "run.json"
@@ -206,7 +207,7 @@ def _mark_run(run_dir: Path, status: str) -> None:
         info = json.loads(path.read_text())
     except (OSError, ValueError):
         return
-    if info.get("status") == "running":
+    if info.get("status") in ("running", "failed"):  # the chief may have failed first, of the lost worker
         from datetime import datetime, timezone
 
         info.update(status=status, ended=datetime.now(timezone.utc).isoformat())

@@ -19,7 +19,7 @@ from ...schema.data import (
 from ...userfiles import failure, may_quote
 from .. import RunError
 from .records import IMAGE_SUFFIXES, Raw
-from .streams import ImageRows, check_data_file
+from .streams import ImageRows, check_data_file, read_rows
 
 
 # -- reading ------------------------------------------------------------------
@@ -392,16 +392,18 @@ def check_raw(raw: Raw) -> None:
     _check_finite(raw)
 
 
-def _check_finite(raw: Raw, rows: int = 65_536) -> None:
+def _check_finite(raw: Raw, chunk_bytes: int = 32 << 20) -> None:
     """NaN or infinity, reported by the sample's place in the file (before any shuffling or splitting);
-    read in slices, so a memory-mapped .npy is never copied whole."""
+    read in slices of about ``chunk_bytes`` (a memory-mapped .npy with pread, as streaming reads it: its pages
+    are never mapped into this process), so a large file is never held whole."""
     import numpy as np
 
     for name, a in (("features", raw.x), ("labels", raw.y)):
-        if not isinstance(a, np.ndarray) or a.dtype.kind not in "fc":
+        if not isinstance(a, np.ndarray) or a.dtype.kind not in "fc" or not len(a):
             continue
+        rows = max(1, chunk_bytes // max(1, a.itemsize * (a.size // len(a))))
         for start in range(0, len(a), rows):
-            bad = ~np.isfinite(np.asarray(a[start:start + rows]))
+            bad = ~np.isfinite(read_rows(a, np.arange(start, min(len(a), start + rows))))
             if bad.any():
                 row = start + int(np.argwhere(bad)[0][0])
                 raise RunError(f"{raw.where}: the {name} contain NaN or infinity, first in sample {row} of the file "

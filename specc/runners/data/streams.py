@@ -122,7 +122,7 @@ class Lazy:
 
         rows = self.index[np.asarray(indices, dtype="int64")]
         order = np.argsort(rows, kind="stable")
-        batch = _read_rows(self.base, rows[order])
+        batch = read_rows(self.base, rows[order])
         out = np.empty_like(batch)
         out[order] = batch
         return self.prepare(out) if self.prepare is not None else out
@@ -153,7 +153,7 @@ class Lazy:
         return h.digest()
 
 
-def _read_rows(base, rows):
+def read_rows(base, rows):
     """base[rows] for sorted ``rows``. A C-ordered .npy memmap is read with pread, one call per run of
     consecutive rows, into a fresh array: its pages are never mapped into this process, so the resident
     memory stays a few batches whatever the file's size (indexing the map would fault in neighbouring pages
