@@ -11,7 +11,7 @@ GOOD = "specc: 1\nlayers:\n  - {type: Dense, units: 2, input_dim: 3}\n"
 
 
 def test_the_passes_run_in_order():
-    assert [name for name, _ in PASSES] == ["expand", "schema", "graph", "shapes", "model", "search"]
+    assert [name for name, _ in PASSES] == ["extends", "expand", "schema", "graph", "shapes", "model", "search"]
     result = check_text(GOOD)
     assert result.ok and result.spec is not None and result.graph is not None
     assert result.info["dense"].shape == (None, 2) and result.params.total == 8
