@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import (
@@ -217,6 +217,7 @@ def unique_name(base: str, taken: set[str], tried: dict[str, int]) -> str:
     return name
 
 
+@cache
 def snake(name: str) -> str:
     """Keras's own naming: 'Conv2D' -> 'conv2d', 'SimpleRNN' -> 'simple_rnn'."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
@@ -348,7 +349,7 @@ class Layer(BaseModel):
         return Params()
 
     def channels_first(self) -> bool:
-        return getattr(self, "data_format", None) == "channels_first"
+        return self.__dict__.get("data_format") == "channels_first"  # a field where the kind has it
 
     def output_of(self, shapes: list[Shape]) -> Shape:
         """``infer`` honouring ``data_format``: a channels_first input is moved to channels_last, and back."""
