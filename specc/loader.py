@@ -66,6 +66,10 @@ _HEX = re.compile(r"0x[0-9a-fA-F]+")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
 _INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
 _NAN = re.compile(r"\.(?:nan|NaN|NAN)")
+# Every number, infinity and NaN above starts with one of these (and the empty null, with nothing); other
+# scalars can only be the named nulls, booleans, or strings.
+_NUMBER_START = frozenset("0123456789+-.~") | {""}
+_NULL_WORDS = frozenset({"null", "Null", "NULL"})
 
 
 MAX_INT = 2**63 - 1  # integers beyond 64 bits mean nothing to Keras, and break str() past 4,300 digits
@@ -81,10 +85,10 @@ def resolve_plain(value: str) -> Any:
     Raises IntegerTooLarge for an integer that does not fit in 64 bits (checked
     on the digits first: converting thousands of them is slow, or refused).
     """
+    if value[:1] not in _NUMBER_START:  # a name (most scalars: keys, layer types): null, a boolean or a string
+        return None if value in _NULL_WORDS else _BOOL.get(value, value)
     if _NULL.fullmatch(value):
         return None
-    if value in _BOOL:
-        return _BOOL[value]
     number = None
     if _INT.fullmatch(value):
         if len(value.lstrip("+-").lstrip("0")) > 19:
@@ -201,9 +205,12 @@ class Document:
 def _span(start, end, last: tuple[int, int] = (1 << 62, 0)) -> Span:
     """A Span from two parser marks, no further than ``last``: libyaml ends the stream on a
     line after the text's last one when the text does not end with a line break."""
-    a = min((start.line + 1, start.column + 1), last)
-    b = min((end.line + 1, end.column + 1), last)
-    return Span(a[0], a[1], b[0], b[1])
+    a = (start.line + 1, start.column + 1)
+    b = (end.line + 1, end.column + 1)
+    if b > last:  # a before b: only then can a be past the end too
+        b = last
+        a = min(a, last)
+    return Span(*a, *b)
 
 
 class _Frame:

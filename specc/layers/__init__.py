@@ -24,7 +24,8 @@ from . import (  # noqa: F401 (registers)
 )
 from .base import REGISTRY, Layer, Params, Shape, ShapeError, layer_union
 
-AnyLayer = layer_union(REGISTRY.values())
+# Each kind's validator is built when a spec first uses the kind (base.LazyUnion).
+AnyLayer = layer_union(REGISTRY)
 
 wrappers.TimeDistributed.model_rebuild(_types_namespace={"AnyLayer": AnyLayer})
 

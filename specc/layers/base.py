@@ -15,9 +15,20 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cache, partial
 from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    TypeAdapter,
+    model_validator,
+)
+from pydantic_core import core_schema
 
 Shape = tuple  # tuple[int | None, ...] including the batch axis
 
@@ -100,7 +111,7 @@ class Params:
 class Regularizer(BaseModel):
     """Weight penalty: ``{l2: 1.0e-4}``, ``{l1: 1.0e-5, l2: 1.0e-4}``."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, defer_build=True)
     l1: Annotated[float, Field(ge=0)] = 0.0
     l2: Annotated[float, Field(ge=0)] = 0.0
 
@@ -116,7 +127,7 @@ class Regularizer(BaseModel):
 
 # -- initializers with arguments (`specc import` writes them; Keras's own names and arguments) --
 class _InitializerArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, defer_build=True)
 
     def to_keras(self):
         import keras
@@ -206,6 +217,7 @@ def unique_name(base: str, taken: set[str], tried: dict[str, int]) -> str:
     return name
 
 
+@cache
 def snake(name: str) -> str:
     """Keras's own naming: 'Conv2D' -> 'conv2d', 'SimpleRNN' -> 'simple_rnn'."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
@@ -260,7 +272,8 @@ GRAPH_FIELDS = frozenset({"type", "name", "inputs", "input_shape", "comment"})
 class Layer(BaseModel):
     """Fields shared by every layer kind."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    # Built when a spec first uses the kind (LazyUnion, below), not when the kinds are defined.
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, defer_build=True)
 
     type: str
     name: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$", max_length=128)] | None = Field(
@@ -336,7 +349,7 @@ class Layer(BaseModel):
         return Params()
 
     def channels_first(self) -> bool:
-        return getattr(self, "data_format", None) == "channels_first"
+        return self.__dict__.get("data_format") == "channels_first"  # a field where the kind has it
 
     def output_of(self, shapes: list[Shape]) -> Shape:
         """``infer`` honouring ``data_format``: a channels_first input is moved to channels_last, and back."""
@@ -448,8 +461,43 @@ def spatial_check(kind: str, shape_in: Shape, spatial_out: tuple, field: str, si
             )
 
 
-def layer_union(classes) -> Any:
-    classes = tuple(classes)
-    if len(classes) == 1:
-        return classes[0]
-    return Annotated[Union[classes], Field(discriminator="type")]
+# -- the union of every layer kind ---------------------------------------------
+# Pydantic builds a discriminated union's validator for all of its members at once: for every layer kind, that
+# was most of the time `specc validate` took. LazyUnion gives Pydantic the same tagged union on `type` (same tags
+# in the same order, so the same errors at the same locations: ('layers', 0, 'Dense', 'units'),
+# union_tag_invalid, union_tag_not_found), but each member is a function that validates with the kind's own
+# model, which builds its validator the first time a spec uses the kind (Layer is defer_build). The JSON Schema
+# is the plain union's.
+def _validate_kind(model, value: Any) -> Any:
+    return model.model_validate(value)
+
+
+class LazyUnion:
+    """Pydantic metadata: validate ``Annotated[Union[kinds], LazyUnion(registry)]`` through the registry."""
+
+    def __init__(self, registry: dict[str, type]):
+        self.registry = registry
+        self.eager: dict | None = None  # the plain union's core schema while its JSON Schema is being written
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        choices = {tag: core_schema.no_info_plain_validator_function(partial(_validate_kind, model))
+                   for tag, model in self.registry.items()}
+        return core_schema.tagged_union_schema(choices, discriminator="type")
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler):
+        if self.eager is not None:  # a kind inside the union (TimeDistributed's `layer`): refer to the kinds
+            union = self.eager["schema"] if self.eager["type"] == "definitions" else self.eager
+            refs = {tag: core_schema.definition_reference_schema(choice.get("ref") or choice["schema_ref"])
+                    for tag, choice in union["choices"].items()}
+            return handler({**union, "choices": refs})
+        eager = Annotated[Union[tuple(self.registry.values())], Field(discriminator="type")]
+        self.eager = TypeAdapter(eager).core_schema
+        try:
+            return handler(self.eager)
+        finally:
+            self.eager = None
+
+
+def layer_union(registry: dict[str, type]) -> Any:
+    """The union of ``registry``'s kinds as an annotation (``get_args`` still lists the kinds), validated lazily."""
+    return Annotated[Union[tuple(registry.values())], LazyUnion(registry)]
