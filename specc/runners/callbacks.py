@@ -254,7 +254,7 @@ class EpochState(keras.callbacks.Callback):
             return  # a partial epoch: resume repeats it from the last saved state
         for key, value in (logs or {}).items():
             ctx.history.setdefault(key, []).append(float(value))
-        write_history(ctx.run_dir, ctx.history)
+        write_history(ctx.run_dir, ctx.history, durable=False)
         due = time.monotonic() - self.last_save >= ctx.spec.train.resume_interval
         if due or epoch + 1 == ctx.epochs or self.model.stop_training:
             for cb in self.others:
