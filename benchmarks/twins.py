@@ -25,6 +25,11 @@ def build(name: str, keras, precision: str = "float32", lstm: str = "auto"):
     keras.config.set_dtype_policy(precision)
     out = {"dtype": "float32"}  # Keras's default when the policy is float32 anyway
     rnn = {"use_cudnn": False} if lstm == "scan" else {"dtype": "float32"} if lstm == "float32" else {}
+    if name == "digits":
+        return keras.Sequential([
+            keras.Input((64,)), L.Dense(64, activation="relu"), L.Dropout(0.2),
+            L.Dense(10, activation="softmax", **out),
+        ]), keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", 32
     if name == "mlp":
         return keras.Sequential([
             keras.Input((784,)), L.Dense(512, activation="relu"), L.Dropout(0.2),

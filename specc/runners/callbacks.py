@@ -94,19 +94,25 @@ class BestCheckpoint(keras.callbacks.Callback):
         self.best = ctx.restored.get("best_checkpoint", math.inf)
         self.best_weights = None
         self.dirty = False
+        self.current_is_best = False  # the model holds the best weights (this epoch improved): save it as it is
 
     def on_epoch_end(self, epoch, logs=None):
+        self.current_is_best = False
         value = (logs or {}).get(self.monitor)
         if value is None or not math.isfinite(value):
             return
         if self.sign * value < self.best:
             self.best = self.sign * value
             self.best_weights = snapshot(self.model)
-            self.dirty = True
+            self.dirty = self.current_is_best = True
             self.ctx.best_epoch = epoch + 1
 
     def flush(self):
         if not self.dirty:
+            return
+        if self.current_is_best:  # the common last epoch of a short run: no copy and swap of the weights
+            atomic_keras_save(self.model, self.ctx.run_dir / "best.keras")
+            self.dirty = False
             return
         current = snapshot(self.model)
         self.model.set_weights(self.best_weights)
@@ -117,6 +123,7 @@ class BestCheckpoint(keras.callbacks.Callback):
         self.dirty = False
 
     def on_train_end(self, logs=None):
+        self.current_is_best = False  # early stopping may have put other weights in the model since
         self.flush()
 
     def state(self):
@@ -254,7 +261,7 @@ class EpochState(keras.callbacks.Callback):
             return  # a partial epoch: resume repeats it from the last saved state
         for key, value in (logs or {}).items():
             ctx.history.setdefault(key, []).append(float(value))
-        write_history(ctx.run_dir, ctx.history)
+        write_history(ctx.run_dir, ctx.history, durable=False)
         due = time.monotonic() - self.last_save >= ctx.spec.train.resume_interval
         if due or epoch + 1 == ctx.epochs or self.model.stop_training:
             for cb in self.others:

@@ -54,15 +54,20 @@ def ordinary_modes(root: Path) -> None:
             os.chmod(os.path.join(folder, name), 0o666 & ~mask)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it there: no reader ever sees half a file.
+    ``durable=False`` skips the fsync (a file rewritten every epoch, whose last version is written durably at
+    the end): a crash of the process still leaves the old or the new file whole; only a crash of the machine
+    could lose the latest rewrite."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -70,12 +75,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: Path, text: str, durable: bool = True) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), durable)
 
 
-def atomic_write_json(path: Path, data) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+def atomic_write_json(path: Path, data, durable: bool = True) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n", durable)
 
 
 def atomic_keras_save(model, path: Path) -> None:

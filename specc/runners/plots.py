@@ -8,6 +8,16 @@ from pathlib import Path
 from .files import atomic_write_bytes
 
 
+def _figure(**kw):
+    """A matplotlib figure drawn by the Agg canvas directly: no pyplot (its import, its global figure list)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(**kw)
+    FigureCanvasAgg(fig)
+    return fig
+
+
 def _png(fig) -> bytes:
     import io
 
@@ -17,17 +27,13 @@ def _png(fig) -> bytes:
 
 
 def learning_curves(history: dict) -> bytes | None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     names = [k for k in history if not k.startswith("val_") and k != "learning_rate"]
     if not names or not history[names[0]]:
         return None
     cols = len(names) if len(names) <= 4 else 4  # several outputs: rows of four panels
     rows = -(-len(names) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+    fig = _figure(figsize=(4.2 * cols, 3.4 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.flat[len(names):]:
         ax.set_visible(False)
     for ax, name in zip(axes.flat, names):
@@ -40,9 +46,7 @@ def learning_curves(history: dict) -> bytes | None:
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    data = _png(fig)
-    plt.close(fig)
-    return data
+    return _png(fig)
 
 
 def class_ids(y, units: int):
@@ -57,8 +61,9 @@ def class_ids(y, units: int):
     return y.reshape(-1).astype(int)
 
 
-def confusion_matrix(model, arrays, batch_size: int = 32) -> bytes | None:
-
+def confusion_matrix(model, arrays, batch_size: int = 32, counted=None) -> bytes | None:
+    """The test set's confusion matrix of a one-output classifier; ``counted``: the matrix as counted while the
+    test set was evaluated (confusion.py), else the test set is predicted here."""
     from .pipeline import batches, streamed
 
     out_shape = model.output.shape if not isinstance(model.output, list) else None
@@ -76,7 +81,7 @@ def confusion_matrix(model, arrays, batch_size: int = 32) -> bytes | None:
             x = batches(x, None, batch_size, keras.backend.backend())
         return model.predict(x, verbose=0)
 
-    return _matrix_png(arrays.y_test, units, predict, arrays.classes)
+    return _matrix_png(arrays.y_test, units, predict, arrays.classes, counted=counted)
 
 
 def confusion_matrices(model, arrays, batch_size: int = 32) -> dict[str, bytes]:
@@ -113,31 +118,38 @@ def confusion_matrices(model, arrays, batch_size: int = 32) -> dict[str, bytes]:
     return found
 
 
-def _matrix_png(y, units: int, predict, classes, output: str | None = None) -> bytes | None:
-    """The confusion matrix of targets ``y`` against ``predict()`` (called only for class targets)."""
+def is_class_target(y, units: int) -> bool:
+    """Whether targets ``y`` of an output with ``units`` units are classes (else a regression: no matrix)."""
     import numpy as np
 
     y = np.asarray(y)
     if y.dtype.kind == "f" and units == 1 and not np.isin(y, (0.0, 1.0)).all():
-        return None  # regression
+        return False  # regression
     if units > 1 and y.ndim == 2 and y.shape[-1] == units and not np.isin(y, (0.0, 1.0)).all():
-        return None
-    if units == 1 and y.dtype.kind == "f" and y.ndim == 1 and not np.isin(y, (0.0, 1.0)).all():
+        return False
+    return not (units == 1 and y.dtype.kind == "f" and y.ndim == 1 and not np.isin(y, (0.0, 1.0)).all())
+
+
+def _matrix_png(y, units: int, predict, classes, output: str | None = None, counted=None) -> bytes | None:
+    """The confusion matrix of targets ``y`` against ``predict()`` (called only for class targets), or the
+    matrix ``counted`` already."""
+    import numpy as np
+
+    if not is_class_target(y, units):
         return None
     n = max(units, 2)
-    true = class_ids(y, units)
-    pred = class_ids(predict(), units)
-    matrix = np.zeros((n, n), dtype=int)
-    np.add.at(matrix, (true, pred), 1)
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    if counted is not None:
+        matrix = counted
+    else:
+        true = class_ids(np.asarray(y), units)
+        pred = class_ids(predict(), units)
+        matrix = np.zeros((n, n), dtype=int)
+        np.add.at(matrix, (true, pred), 1)
 
     labels = list(classes) if classes is not None and len(classes) == n else [str(i) for i in range(n)]
     size = min(12, 2.5 + 0.45 * n)
-    fig, ax = plt.subplots(figsize=(size, size))
+    fig = _figure(figsize=(size, size))
+    ax = fig.subplots()
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(n), labels, rotation=90 if n > 10 else 0)
     ax.set_yticks(range(n), labels)
@@ -150,12 +162,12 @@ def _matrix_png(y, units: int, predict, classes, output: str | None = None) -> b
                 ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=8,
                         color="white" if matrix[i, j] > matrix.max() / 2 else "black")
     fig.tight_layout()
-    data = _png(fig)
-    plt.close(fig)
-    return data
+    return _png(fig)
 
 
-def write_plots(run_dir: Path, history: dict, model, arrays, batch_size: int = 32) -> None:
+def write_plots(run_dir: Path, history: dict, model, arrays, batch_size: int = 32, counted=None) -> None:
+    """learning_curves.png and the confusion matrices; ``counted``: the confusion matrix as counted while the
+    test set was evaluated (confusion.py)."""
     curves = learning_curves(history)
     if curves:
         atomic_write_bytes(run_dir / "learning_curves.png", curves)
@@ -163,7 +175,7 @@ def write_plots(run_dir: Path, history: dict, model, arrays, batch_size: int = 3
         for name, png in confusion_matrices(model, arrays, batch_size).items():
             atomic_write_bytes(run_dir / f"confusion_matrix_{name}.png", png)
         return
-    matrix = confusion_matrix(model, arrays, batch_size)
+    matrix = confusion_matrix(model, arrays, batch_size, counted)
     if matrix:
         atomic_write_bytes(run_dir / "confusion_matrix.png", matrix)
 
@@ -173,9 +185,6 @@ def overlaid_curves(histories: dict[str, dict]) -> bytes | None:
     per run; training solid, validation dashed."""
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     names: dict[str, None] = {}
     for history in histories.values():
         names.update(dict.fromkeys(k for k in history if not k.startswith("val_") and k != "learning_rate"))
@@ -183,10 +192,11 @@ def overlaid_curves(histories: dict[str, dict]) -> bytes | None:
         return None
     cols = min(len(names), 3)
     rows = -(-len(names) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False)
+    fig = _figure(figsize=(4.6 * cols, 3.6 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.flat[len(names):]:
         ax.set_visible(False)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, name in zip(axes.flat, names):
         for i, (label, history) in enumerate(histories.items()):
             colour = colours[i % len(colours)]
@@ -200,6 +210,4 @@ def overlaid_curves(histories: dict[str, dict]) -> bytes | None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    data = _png(fig)
-    plt.close(fig)
-    return data
+    return _png(fig)

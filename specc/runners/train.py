@@ -211,7 +211,7 @@ class _Training:
     def build(self) -> None:
         """A new model (and its spec.yaml), or the resumed run's model and state, compiled for this device."""
         from .backend import device_name, performance
-        from .pipeline import n_samples, steps
+        from .pipeline import n_samples, steps, streamed
 
         keras, train = self.keras, self.train
         self.spec_text = dump_yaml(resolved_spec(self.result, self.base))
@@ -249,6 +249,11 @@ class _Training:
         self.first_epoch = 0
         if self.state is not None:
             self._restore()
+        self.counter = None  # the test set's confusion matrix, counted while it is evaluated (one pass, not two)
+        if self.worker is None and not streamed(self.arrays.x_test):
+            from .confusion import ConfusionCounter
+
+            self.counter = ConfusionCounter.attach(model, self.arrays.y_test)
 
     def _restore(self) -> None:
         """The resumed run's history, callback counters, random-generator states and best weights."""
@@ -374,8 +379,11 @@ class _Training:
             test = model.evaluate(batches(arrays.x_test, arrays.y_test, train.batch_size, self.backend), verbose=0,
                                   return_dict=True)
         else:
+            if self.counter is not None:
+                self.counter.reset()  # validation batches counted too
             test = model.evaluate(arrays.x_test, arrays.y_test, batch_size=train.batch_size, verbose=0,
                                   return_dict=True)
+        counted = self.counter.matrix(n_samples(arrays.x_test)) if self.counter is not None and test else None
         last = {k: v[-1] for k, v in ctx.history.items()}
         metrics = {
             "train": {k: v for k, v in last.items() if not k.startswith("val_")},
@@ -387,7 +395,7 @@ class _Training:
             atomic_keras_save(sub, run_dir / "models" / f"{key}.keras")
         write_history(run_dir, ctx.history)
         atomic_write_json(run_dir / "metrics.json", metrics)
-        write_plots(run_dir, ctx.history, model, arrays, train.batch_size)
+        write_plots(run_dir, ctx.history, model, arrays, train.batch_size, counted)
         self.info.update(status=status, epochs_done=epochs_done, best_epoch=ctx.best_epoch,
                          ended=datetime.now(timezone.utc).isoformat(), seconds=round(time.perf_counter() - self.t0, 3))
         atomic_write_json(run_dir / "run.json", self.info)
