@@ -186,8 +186,11 @@ def test_predict_errors_are_clear(csv_run, tmp_path, monkeypatch):
     monkeypatch.chdir(project)
     with pytest.raises(RunError, match=r"cols.csv: no column named 'weight' .*did you mean 'wieght'"):
         predict_run(run, project / "cols.csv", tmp_path / "out.csv")
-    monkeypatch.chdir(tmp_path)  # from elsewhere, the file's header is not shown
-    with pytest.raises(RunError, match=r"cols.csv: no column named 'weight' among its 3 columns \(a file outside"):
+    elsewhere = tmp_path / "elsewhere"  # from another project, the file's header is not shown
+    elsewhere.mkdir()
+    (elsewhere / "pyproject.toml").write_text("")
+    monkeypatch.chdir(elsewhere)
+    with pytest.raises(RunError, match=r"cols.csv: no column named 'weight' among its 4 columns \(a file outside"):
         predict_run(run, project / "cols.csv", tmp_path / "out.csv")
     np.save(tmp_path / "wide.npy", np.zeros((2, 5)))
     with pytest.raises(RunError, match=r"wide.npy: samples have shape \(5,\) but the model's input"):
