@@ -1,9 +1,15 @@
-"""`specc tune` on a 12-point grid (benchmarks/specs/digits_sweep.yaml: widths x optimizers x learning
-rates on the digits MLP, 10 epochs): the grid's best objective and epochs, the same grid with a pruner,
-the per-trial overhead of a worker, and --jobs 2 against --jobs 1.
+"""`specc tune` on an 18-point grid (benchmarks/specs/digits_sweep.yaml: widths x optimizers x learning
+rates on the digits MLP, 10 epochs): the grid's best objective and epochs, the same grid with each pruner in
+several grid orders (sampler seeds), the per-trial overhead of a worker, and --jobs 2 against --jobs 1.
 
     python benchmarks/tune.py                 # all of it
     python benchmarks/tune.py --json out.json
+    python benchmarks/tune.py --pruners successive_halving --seeds 42 1 2 --no-jobs
+
+For each pruner: the epochs it trained as a share of the grid's, and whether its best complete trial reached
+the grid's best objective, per grid order, then a summary line (`meets_40pct`: orders that reach the grid's
+best with at most 40% of its epochs). Training is seeded by the spec's `seed` in every run; the sampler's
+seed only orders the grid, and the pruner sees the trials in that order.
 
 Per-trial overhead: the time between two trials' ends (Optuna's completion times) less the second trial's
 own run (run.json `seconds`: data, model, fit, evaluation, saving and plots, what `specc train` does after
@@ -67,17 +73,30 @@ def overhead(sweep_dir: Path, trials: list[dict]) -> dict:
     return {"median": round(gaps[len(gaps) // 2], 3), "max": round(gaps[-1], 3), "n": len(gaps)} if gaps else {}
 
 
-def with_pruner(folder: Path, pruner: str) -> Path:
-    text = SPEC.read_text().replace("  sampler: grid\n", f"  sampler: grid\n  pruner: {PRUNERS[pruner]}\n")
-    path = folder / f"sweep-{pruner}.yaml"
+def with_pruner(folder: Path, pruner: str, seed: int) -> Path:
+    text = SPEC.read_text().replace("  sampler: grid\n", f"  sampler: {{type: grid, seed: {seed}}}\n"
+                                                          f"  pruner: {PRUNERS[pruner]}\n")
+    path = folder / f"sweep-{pruner}-{seed}.yaml"
     path.write_text(text)
     return path
+
+
+def summarize(pruner: str, runs: list[dict]) -> dict:
+    """One pruner over the grid orders: epochs as a share of the grid's, and how often it reached the best."""
+    shares = sorted(r["epochs_vs_grid"] for r in runs)
+    return {"pruner": f"{pruner} {PRUNERS[pruner]}", "orders": len(runs),
+            "epochs_vs_grid": {"min": shares[0], "median": shares[len(shares) // 2], "max": shares[-1],
+                               "mean": round(sum(shares) / len(shares), 3)},
+            "reaches_grid_best": sum(r["reaches_grid_best"] for r in runs),
+            "meets_40pct": sum(r["reaches_grid_best"] and r["epochs_vs_grid"] <= 0.4 for r in runs)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--pruners", nargs="+", choices=list(PRUNERS), default=list(PRUNERS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[42, 1, 2, 3, 4],
+                        help="Sampler seeds (grid orders) for the pruned sweeps.")
     parser.add_argument("--no-jobs", action="store_true", help="Skip the --jobs 2 run.")
     a = parser.parse_args()
     out = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "runs": []}
@@ -87,11 +106,16 @@ def main() -> None:
         out["runs"].append(grid)
         print(json.dumps(grid), flush=True)
         for pruner in a.pruners:
-            run = sweep(folder, f"grid+{pruner}", [], spec=with_pruner(folder, pruner))
-            run["epochs_vs_grid"] = round(run["epochs"] / grid["epochs"], 3)
-            run["reaches_grid_best"] = run["best"] == grid["best"]
-            out["runs"].append(run)
-            print(json.dumps(run), flush=True)
+            runs = []
+            for seed in a.seeds:
+                run = sweep(folder, f"grid+{pruner} seed {seed}", [], spec=with_pruner(folder, pruner, seed))
+                run["epochs_vs_grid"] = round(run["epochs"] / grid["epochs"], 3)
+                run["reaches_grid_best"] = run["best"] == grid["best"]
+                runs.append(run)
+                print(json.dumps(run), flush=True)
+            out["runs"] += runs
+            out.setdefault("pruners", {})[pruner] = summary = summarize(pruner, runs)
+            print(json.dumps(summary), flush=True)
         if not a.no_jobs:
             run = sweep(folder, "grid --jobs 2", ["--jobs", "2"])
             run["speedup_vs_jobs_1"] = round(grid["wall_s"] / run["wall_s"], 2)
