@@ -17,6 +17,7 @@ from typing import List
 import typer
 
 from .completion import model_files, run_dirs, spec_paths, template_names
+from .paths import STDIN
 from .version import __version__
 
 app = typer.Typer(
@@ -66,7 +67,6 @@ def expand_paths(paths: list[str]) -> list[Path]:
     return out
 
 
-STDIN = "-"  # a spec read from standard input (validate, summary, fmt, plot); diagnostics name it <stdin>
 
 
 def _echo_diagnostics(text: str, err: bool = False) -> None:
@@ -83,18 +83,6 @@ def _print_diagnostics(result, stream=None) -> None:
     for d in result.diagnostics:
         line = result.doc.source_line(d) if result.doc else None
         _echo_diagnostics(diagnostic_text(d, line), err=stream is sys.stderr)
-
-
-def _check_path(path: Path, budget: dict | None = None):
-    """`specc validate`'s check of one path, or of standard input for `-`."""
-    from .check import check_file, check_loaded
-
-    if str(path) != STDIN:
-        return check_file(path, budget=budget)
-    from .loader import load_stream
-
-    doc, errors = load_stream(sys.stdin.buffer, "<stdin>")
-    return check_loaded(doc, errors, "<stdin>", budget=budget)
 
 
 def _checked(spec, assignments: list[str] = ()):
@@ -140,10 +128,13 @@ def validate(
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Batch size for the memory budget."),
     max_depth: int | None = typer.Option(None, "--max-depth", min=1, help="Budget: most layers input to output."),
     allow_outside: bool = typer.Option(False, "--allow-outside-project", help=OUTSIDE_HELP),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Processes checking files (0: one per core, for "
+                             "many files)."),
 ):
     """Check specs statically (no TensorFlow). Exit 0 valid, 1 invalid, 2 usage error."""
     _confine(ctx, allow_outside)
-    from .diagnostics import CODES, apply_policy
+    from .batch import Policy, check_files
+    from .diagnostics import CODES
     from .render import github_lines, sarif, validate_json
 
     if format not in FORMATS:
@@ -158,9 +149,13 @@ def validate(
               "max_depth": max_depth}
     if sum(str(f) == STDIN for f in files) > 1:
         raise _usage("standard input (-) can be read once")
-    results = [_check_path(f, budget) for f in files]
-    for r in results:
-        r.diagnostics = apply_policy(r.diagnostics, set(ignore), set(error))
+    policy = Policy(budget, frozenset(ignore), frozenset(error), confined=not allow_outside)
+    results = []
+    for r in check_files(files, policy, jobs):
+        if format == "text":  # as each file is checked
+            for text in r.texts:
+                _echo_diagnostics(text)
+        results.append(r)
     failed = [r for r in results if r.errors or (strict and r.warnings)]
     report = None
     if format == "json":
@@ -170,9 +165,6 @@ def validate(
     elif format == "github":
         for line in github_lines(results):
             typer.echo(line)
-    else:
-        for r in results:
-            _print_diagnostics(r)
     if report is not None:
         if output is not None:
             from .runners.files import atomic_write_text

@@ -22,6 +22,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic, did_you_mean, short
 from .extends import project_root
+from .filecache import FileCache
 from .layers.base import snake
 from .layers.models import MAX_REPEAT
 from .loader import Document, load_file
@@ -34,6 +35,7 @@ MAX_TEXT = 10_000  # characters of one string after `${...}` substitution (names
 MAX_VALUES = 100_000  # values copied out of variables: variables that hold lists of each other grow fast
 _REF = re.compile(r"\$\{([^{}]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_INCLUDED = FileCache()  # included files, loaded once while unchanged: expansion copies out of them, never into
 _LAYER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _USE_KEYS = {"type", "block", "name", "inputs", "with", "repeat", "comment"}
 
@@ -212,7 +214,7 @@ class _Expander:
         if any(d.location is not None and d.location.resolve() == target for d in self.sources.values()):
             return  # already included through another file
         display = os.path.relpath(target) if not os.path.relpath(target).startswith("..") else str(target)
-        sub, errors = load_file(target, display)
+        sub, errors = _INCLUDED.get(target, lambda: load_file(target, display), display)
         if sub is None or errors:
             if sub is None and errors and errors[0].code == "E001":
                 self._error(doc, "E052", f"cannot include {rel!r}: {errors[0].message}", loc)

@@ -70,6 +70,7 @@ _NAN = re.compile(r"\.(?:nan|NaN|NAN)")
 # scalars can only be the named nulls, booleans, or strings.
 _NUMBER_START = frozenset("0123456789+-.~") | {""}
 _NULL_WORDS = frozenset({"null", "Null", "NULL"})
+_PLAIN_WORDS = {**_BOOL, **dict.fromkeys(_NULL_WORDS)}  # the plain scalars not starting like a number that are not strings
 
 
 MAX_INT = 2**63 - 1  # integers beyond 64 bits mean nothing to Keras, and break str() past 4,300 digits
@@ -246,7 +247,6 @@ class _Builder:
         self.documents = 0
         self.skip = 0  # depth of a subtree being skipped (complex keys)
         self.skipped = 0  # index in errors of the complex key's diagnostic
-        self.nodes = 0
         self.aliases: dict[str, int] = {}  # anchor name -> index in errors of the diagnostic for its first alias
         self.alias_uses: dict[str, int] = {}  # anchor name -> how many aliases name it
 
@@ -255,6 +255,9 @@ class _Builder:
                                 **kw))
 
     def span(self, start, end) -> Span:
+        line = end.line + 1
+        if line < self.last[0]:  # most spans: nowhere near the end of the text, so nothing to clamp
+            return Span(start.line + 1, start.column + 1, line, end.column + 1)
         return _span(start, end, self.last)
 
     def build(self) -> None:
@@ -265,9 +268,7 @@ class _Builder:
                      "text", Span(line, col, line, col + 1), help="save the file as UTF-8")
             return
         try:
-            parser = _Parser(self.text)  # the pure-Python reader checks every character here
-            while not self.event(parser.get_event()):
-                pass
+            self.read(_Parser(self.text))  # the pure-Python reader checks every character here
         except yaml.MarkedYAMLError as e:
             if self.syntax_error(e):
                 return
@@ -290,20 +291,24 @@ class _Builder:
             self.doc.data = None
 
     # -- events ------------------------------------------------------------
-    def event(self, event) -> bool:
-        """Handle one parser event; True when reading stops."""
-        self.nodes += 1
-        if self.nodes > MAX_NODES:
+    def read(self, parser) -> None:
+        """Handle the parser's events until one says to stop; one loop, as it runs for every node of a spec."""
+        handlers = {kind: method.__get__(self) for kind, method in _CONTENT.items()}
+        get_event = parser.get_event
+        for _ in range(MAX_NODES):
+            event = get_event()
+            handler = handlers.get(type(event))
+            if handler is None:  # the stream's and documents' starts and ends
+                if self.frame_event(event):
+                    return
+            elif self.skip:
+                self.skip_event(event)
+            elif handler(event):
+                return
+        event = get_event()
+        if type(event) is not yaml.StreamEndEvent:
             self.err("E003", f"the document has more than {MAX_NODES:,} nodes; specs are far smaller",
                      self.span(event.start_mark, event.end_mark))
-            return True
-        kind = type(event)
-        if kind in _FRAMING:
-            return self.frame_event(event)
-        if self.skip:
-            self.skip_event(event)
-            return False
-        return _CONTENT[kind](self, event)
 
     def frame_event(self, event) -> bool:
         """The stream's and documents' starts and ends: one document only."""
@@ -369,10 +374,18 @@ class _Builder:
     def scalar(self, event) -> bool:
         top, expecting_key, cur = self._top()
         span = self.span(event.start_mark, event.end_mark)
-        if event.style == '"' and _unencodable(event.value) is not None:
+        value = event.value
+        if event.style == '"' and _unencodable(value) is not None:
             # "\ud800": libyaml refuses the escape; the pure-Python scanner makes a lone surrogate.
             self.err("E010", "YAML syntax error: found invalid Unicode character escape code", span)
             return True
+        if event.tag is None and (not event.implicit[0] or value[:1] not in _NUMBER_START):
+            # Most scalars: a quoted string, or a plain name (a key, a layer type): nothing to refuse.
+            if expecting_key:
+                top.key, top.key_span = value, span
+            else:
+                self.place(_PLAIN_WORDS.get(value, value) if event.implicit[0] else value, span)
+            return False
         loc = cur if expecting_key else _child_loc(top)
         value, refused = self.scalar_value(event, span, loc)
         if expecting_key:
@@ -523,7 +536,6 @@ class _Builder:
                  help="the file may be binary or damaged; specs are plain UTF-8 text")
 
 
-_FRAMING = (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentStartEvent, yaml.DocumentEndEvent)
 # The handler of each event inside the document; True stops reading.
 _CONTENT = {yaml.AliasEvent: _Builder.alias, yaml.ScalarEvent: _Builder.scalar,
             yaml.MappingStartEvent: _Builder.collection_start, yaml.SequenceStartEvent: _Builder.collection_start,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+STDIN = "-"  # a spec read from standard input (validate, summary, fmt, plot); diagnostics name it <stdin>
+
 
 def spec_relative(value: str | Path, base: Path) -> Path:
     """The file or folder ``value`` names, written in a spec whose folder is ``base``."""

@@ -10,10 +10,12 @@ lowering builds it; the layer objects stay plain data.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, did_you_mean
+from ..filecache import FileCache
 from ..layers import Params, Shape, ShapeError
 from ..layers.base import fmt_shape, fmt_shapes
 from ..layers.core import Input
@@ -23,6 +25,9 @@ from ..paths import saved_model_file
 from ..userfiles import outside_project
 from .graph import Graph, Node, build_graph
 from .shapes import NodeInfo, infer_shapes
+
+# A saved model's config as spec data, read once while the file is unchanged (a base shared by many specs)
+_SAVED = FileCache()
 
 
 @dataclass
@@ -198,8 +203,7 @@ class Resolver:
             self.errors.append(self.doc.error("E208", f"cannot read the saved model: {refused}", where))
             return None
         try:
-            config = read_model_config(path)
-            data, problems = import_config(config)
+            data, problems = copy.deepcopy(_SAVED.get(path, lambda: import_config(read_model_config(path))))
         except ImportFailure as e:
             self.errors.append(self.doc.error("E208", f"cannot read the saved model: {e}", where))
             return None
