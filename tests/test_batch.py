@@ -7,8 +7,8 @@ import sys
 import textwrap
 
 import pytest
-
 from conftest import ROOT, run_cli
+
 from specc.batch import FILES_PER_WORKER, worker_count
 
 
