@@ -142,6 +142,12 @@ def test_early_stopping_and_nan(npz_spec, tmp_path):
     assert out.returncode == 0, out.stderr
     info = json.loads((tmp_path / "es" / "run.json").read_text())
     assert info["epochs_done"] < 60 and info["status"].startswith("stopped early")
+    # The model holds the first epoch's weights again (no later epoch improved by 10): so do its metrics.
+    history = json.loads((tmp_path / "es" / "history.json").read_text())
+    metrics = json.loads((tmp_path / "es" / "metrics.json").read_text())
+    assert len(history["val_loss"]) == 2
+    assert metrics["validation"]["loss"] == history["val_loss"][0] != history["val_loss"][-1]
+    assert metrics["train"]["loss"] == history["loss"][0]
     out = run_cli("train", npz_spec, "--run-dir", tmp_path / "nan", "-q", "--set", "train.epochs=20",
                   "--set", "compile.optimizer={type: SGD, learning_rate: 1.0e+30}")
     assert out.returncode == 0, out.stderr

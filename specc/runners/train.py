@@ -65,6 +65,18 @@ def dump_yaml(data: dict) -> str:
     return format_text(yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100))
 
 
+def _epoch_held(callbacks: list, epochs_done: int) -> int:
+    """The index in the history of the epoch whose weights the model holds after fitting: the last one, or the
+    best one when early stopping put its weights back (`restore_best_weights`, the default)."""
+    import keras
+
+    for callback in callbacks:
+        if isinstance(callback, keras.callbacks.EarlyStopping) and callback.restore_best_weights \
+                and callback.best_weights is not None:
+            return callback.best_epoch
+    return epochs_done - 1
+
+
 def default_run_dir(result: CheckResult) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"{model_name(result)}-{stamp}"
@@ -384,10 +396,11 @@ class _Training:
             test = model.evaluate(arrays.x_test, arrays.y_test, batch_size=train.batch_size, verbose=0,
                                   return_dict=True)
         counted = self.counter.matrix(n_samples(arrays.x_test)) if self.counter is not None and test else None
-        last = {k: v[-1] for k, v in ctx.history.items()}
+        held = _epoch_held(self.callbacks, epochs_done)  # the epoch of the weights the model ends with
+        at = {k: v[held] for k, v in ctx.history.items() if len(v) > held}
         metrics = {
-            "train": {k: v for k, v in last.items() if not k.startswith("val_")},
-            "validation": {k[4:]: v for k, v in last.items() if k.startswith("val_")},
+            "train": {k: v for k, v in at.items() if not k.startswith("val_")},
+            "validation": {k[4:]: v for k, v in at.items() if k.startswith("val_")},
             "test": {k: float(v) for k, v in test.items()},
         }
         atomic_keras_save(model, run_dir / "model.keras")
