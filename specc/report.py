@@ -34,7 +34,7 @@ h3 { margin: 1.4rem 0 .4rem; font-size: 1.1rem; }
           background: var(--soft); border: 1px solid var(--line); }
 .status.completed, .status.complete { background: #e6f4ea; border-color: #9ccfa8; }
 .status.stopped, .status.interrupted, .status.pruned, .status.running { background: #fff4e0; border-color: #f0c36d; }
-.status.failed, .status.invalid, .status.broken { background: #fdecea; border-color: #f1a7a0; }
+.status.failed, .status.killed, .status.invalid, .status.broken { background: #fdecea; border-color: #f1a7a0; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: 1rem 0; }
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; overflow-wrap: anywhere; }

@@ -61,13 +61,24 @@ class Run:
 
     @property
     def status(self) -> str:
-        """The full status: completed, running, interrupted, "stopped early after 3 epochs", pruned, ..."""
+        """The full status: completed, running, killed, interrupted, "stopped early after 3 epochs", pruned, ..."""
         state = (self.trial or {}).get("state")
         if state in ("pruned", "invalid", "failed"):
             return state
         if self.notes and not self.info:
             return "broken"
-        return _text(self.info.get("status")) or "unknown"
+        status = _text(self.info.get("status")) or "unknown"
+        if status == "running" and self._killed():
+            return "killed"
+        return status
+
+    def _killed(self) -> bool:
+        """A run of this machine that says "running" while no process holds its directory (runners/rundir.py)."""
+        import platform
+
+        from .runners.rundir import unowned
+
+        return self.info.get("host") == platform.node() and unowned(self.path)
 
     @property
     def short_status(self) -> str:
@@ -194,7 +205,7 @@ def read_run(path: Path) -> Run:
     metrics, problem = read_json(run.path / "metrics.json")
     if isinstance(metrics, dict):
         run.metrics = metrics
-    elif info.get("status") not in (None, "running", "interrupted") and not run.trial:
+    elif info.get("status") not in (None, "running", "interrupted") and not run.trial:  # "killed" says running
         run.notes.append(problem or "metrics.json is not a JSON object")
     return run
 
@@ -289,7 +300,8 @@ def run_notes(runs: list[Run]) -> list[str]:
 
 
 # -- the table -------------------------------------------------------------------------------------------
-STATUSES = ("completed", "running", "interrupted", "stopped", "pruned", "invalid", "failed", "broken", "unknown")
+STATUSES = ("completed", "running", "killed", "interrupted", "stopped", "pruned", "invalid", "failed", "broken",
+            "unknown")
 
 
 def metric_column(split: str, name: str) -> str:

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, run_cli, wait_for_epoch, weights
 
+from specc.runs import read_run
+
 pytestmark = pytest.mark.slow
 
 SPEC = ROOT / "specs" / "digits_mlp.yaml"  # has Dropout: its random state must be restored too
@@ -41,6 +43,7 @@ def test_killed_and_resumed_run_matches_uninterrupted(reference, tmp_path, sig):
     _, err = proc.communicate(timeout=60)
     if sig == signal.SIGKILL:
         assert proc.returncode == -signal.SIGKILL
+        assert read_run(run_dir).status == "killed"  # run.json still says running: nothing holds the folder
     else:
         assert proc.returncode == 130, err
         assert "resume with `specc train --resume" in err

@@ -140,3 +140,46 @@ def test_runs_never_imports_tensorflow(tiny_runs):
     code, heavy, out = probe_cli("runs", tiny_runs["root"])
     assert code in (0, None), out.stderr
     assert heavy == []
+
+
+_HOLD = """
+import sys, time
+from contextlib import ExitStack
+from pathlib import Path
+from specc.runners.rundir import take_run_dir
+scope = ExitStack()
+take_run_dir(scope, Path(sys.argv[1]), new=False)  # the lock `specc train` holds while it runs
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_running_run_whose_process_is_gone_is_killed(tiny_runs, tmp_path):
+    """run.json says "running" until the run ends; a SIGKILL ends it with nothing written. `specc runs` tells
+    the two apart by the run directory's lock, for runs of this machine."""
+    import platform
+    import signal
+    import subprocess
+    import sys
+
+    root = tmp_path / "runs"
+    for name, host in (("here", platform.node()), ("elsewhere", "another-machine")):
+        shutil.copytree(tiny_runs["a"], root / name)
+        info = json.loads((root / name / "run.json").read_text())
+        (root / name / "run.json").write_text(json.dumps({**info, "status": "running", "host": host}))
+
+    def statuses():
+        out = run_cli("runs", root, "-f", "json")
+        assert out.returncode == 0, out.stderr
+        return {r["run"].rsplit("/", 1)[-1]: r["status"] for r in json.loads(out.stdout)["runs"]}
+
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(root / "here")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert statuses() == {"here": "running", "elsewhere": "running"}
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=60)
+    assert statuses() == {"here": "killed", "elsewhere": "running"}  # another machine's run: cannot be told
+    only = run_cli("runs", root, "--status", "killed", "-f", "json")
+    assert [r["run"].rsplit("/", 1)[-1] for r in json.loads(only.stdout)["runs"]] == ["here"]

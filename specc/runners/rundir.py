@@ -67,6 +67,27 @@ def take_run_dir(scope, run_dir: Path, new: bool = True) -> None:
         raise RunError(f"run directory {run_dir} already exists and is not empty; choose another with --run-dir")
 
 
+def unowned(run_dir: Path) -> bool:
+    """Whether no process holds ``run_dir``'s lock (see ``take_run_dir``): a run that says "running" and is
+    unowned was killed (SIGKILL, out of memory, the machine went down), since every other ending is recorded.
+    False where that cannot be told (no flock; the folder cannot be opened)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return False
+    try:
+        fd = os.open(run_dir, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # let go at once: the close below
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
 def read_json(path: Path, what: str) -> dict:
     problem = regular_file_problem(path, MAX_JSON_BYTES, what)
     if problem:

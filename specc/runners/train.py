@@ -295,6 +295,7 @@ class _Training:
             "backend": self.backend,
             "python": platform.python_version(),
             "platform": platform.platform(),
+            "host": platform.node(),  # with the run directory's lock, `specc runs` tells a killed run from a live one
             "device": self.used,
             "argv": sys.argv[1:],
             "spec_file": str(self.spec_path) if self.spec_path else info.get("spec_file"),
