@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import ROOT, blobs, run_cli
+from conftest import ROOT, blobs, run_cli, weights
 
 SPEC = """\
 specc: 1
@@ -148,6 +148,14 @@ def test_early_stopping_and_nan(npz_spec, tmp_path):
     assert len(history["val_loss"]) == 2
     assert metrics["validation"]["loss"] == history["val_loss"][0] != history["val_loss"][-1]
     assert metrics["train"]["loss"] == history["loss"][0]
+    # model.keras holds the weights put back, not the last epoch's kept for --resume (which it is copied from when
+    # the model ends with the last epoch's weights).
+    state = json.loads((tmp_path / "es" / "state.json").read_text())
+    final, resumable = weights(tmp_path / "es" / "model.keras"), weights(tmp_path / "es" / state["model"])
+    with np.load(tmp_path / "es" / state["arrays"]) as saved:  # early stopping's best weights, kept for --resume
+        best = [saved[f"best_{i}"] for i in range(len(final))]
+    assert all(np.array_equal(a, b) for a, b in zip(final, best, strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(final, resumable, strict=True))
     out = run_cli("train", npz_spec, "--run-dir", tmp_path / "nan", "-q", "--set", "train.epochs=20",
                   "--set", "compile.optimizer={type: SGD, learning_rate: 1.0e+30}")
     assert out.returncode == 0, out.stderr

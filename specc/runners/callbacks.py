@@ -111,7 +111,9 @@ class BestCheckpoint(keras.callbacks.Callback):
         if not self.dirty:
             return
         if self.current_is_best:  # the common last epoch of a short run: no copy and swap of the weights
-            atomic_keras_save(self.model, self.ctx.run_dir / "best.keras")
+            path = self.ctx.run_dir / "best.keras"
+            atomic_keras_save(self.model, path)
+            self.ctx.saved = (self.ctx.best_epoch, path)
             self.dirty = False
             return
         current = snapshot(self.model)

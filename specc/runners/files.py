@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -83,14 +84,18 @@ def atomic_write_json(path: Path, data, durable: bool = True) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n", durable)
 
 
-def atomic_keras_save(model, path: Path) -> None:
-    """Save a .keras file via a temporary file in the same folder, then rename."""
+def atomic_keras_save(model, path: Path, same_as: Path | None = None) -> None:
+    """Save a .keras file via a temporary file in the same folder, then rename. ``same_as``: a .keras file saved
+    from the model as it is now, copied instead (a model's save takes far longer than copying its file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
     os.close(fd)
     try:
-        model.save(tmp)
+        if same_as is not None and Path(same_as).is_file():
+            shutil.copyfile(same_as, tmp)
+        else:
+            model.save(tmp)
         publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

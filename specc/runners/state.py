@@ -75,7 +75,9 @@ def save_state(ctx, model, epochs_done: int, stateful) -> None:
     state_dir = ctx.run_dir / "state"
     state_dir.mkdir(exist_ok=True)
     stem = f"epoch-{epochs_done:04d}"
-    atomic_keras_save(model, state_dir / f"{stem}.keras")
+    same = ctx.saved[1] if ctx.saved and ctx.saved[0] == epochs_done else None  # best.keras of this very epoch
+    atomic_keras_save(model, state_dir / f"{stem}.keras", same_as=same)
+    ctx.saved = (epochs_done, state_dir / f"{stem}.keras")
     arrays = {f"seed_{i}": np.asarray(v.numpy()) for i, v in enumerate(seed_states(model))}
     for cb in stateful:
         weights = getattr(cb, "best_weights", None)

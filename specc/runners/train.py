@@ -97,6 +97,8 @@ class RunContext:
     restored_best_weights: list | None = None
     best_epoch: int | None = None
     interrupted: int | None = None  # the signal that asked training to stop
+    # (epochs done, a .keras file saved from the model as it was then): a later save of the same weights copies it
+    saved: tuple[int, Path] | None = None
 
     def monitor(self, name: str) -> str:
         """A `val_` quantity falls back to its training counterpart when there is no validation data."""
@@ -404,7 +406,8 @@ class _Training:
             "validation": {k[4:]: v for k, v in at.items() if k.startswith("val_")},
             "test": {k: float(v) for k, v in test.items()},
         }
-        atomic_keras_save(model, run_dir / "model.keras")
+        same = ctx.saved[1] if ctx.saved and ctx.saved[0] == held + 1 == epochs_done and self.worker is None else None
+        atomic_keras_save(model, run_dir / "model.keras", same_as=same)
         for key, sub in named_submodels(self.result, model).items():  # usable on their own, e.g. a trained encoder
             atomic_keras_save(sub, run_dir / "models" / f"{key}.keras")
         write_history(run_dir, ctx.history)
