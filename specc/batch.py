@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from .diagnostics import Diagnostic, Severity, apply_policy
+from .diagnostics import Diagnostic, Findings, apply_policy
 from .paths import STDIN
 
 FILES_PER_WORKER = 50  # fewer files than this per extra process: forking costs more than it saves
@@ -35,20 +35,12 @@ class Policy:
 
 
 @dataclass
-class Checked:
+class Checked(Findings):
     """One file's check as `validate` reports it: its diagnostics (the policy applied) and the text of each."""
 
     file: str
     diagnostics: list[Diagnostic]
     texts: list[str]
-
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
-
-    @property
-    def warnings(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.severity is Severity.WARNING]
 
 
 def check_files(files: Sequence[Path], policy: Policy, jobs: int = 0) -> Iterator[Checked]:

@@ -18,7 +18,7 @@ from .analysis.checks import check_data_io, check_lint, check_loss
 from .analysis.graph import Graph, build_graph
 from .analysis.reuse import Resolver, SubModelInfo
 from .analysis.shapes import NodeInfo, infer_shapes, totals
-from .diagnostics import Diagnostic, Severity
+from .diagnostics import Diagnostic, Findings, Severity
 from .expand import check_library, expand, is_library, needs_expansion
 from .extends import has_extends, resolve_extends
 from .layers import Params
@@ -29,7 +29,7 @@ from .schema.errors import validate_spec
 
 
 @dataclass
-class CheckResult:
+class CheckResult(Findings):
     file: str
     doc: Document | None = None
     spec: Spec | None = None
@@ -46,14 +46,6 @@ class CheckResult:
         """The directory that relative paths in the spec start from."""
         location = self.doc.location if self.doc else None
         return location.parent if location is not None else Path.cwd()
-
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
-
-    @property
-    def warnings(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.severity is Severity.WARNING]
 
     @property
     def ok(self) -> bool:

@@ -167,6 +167,20 @@ class Diagnostic:
         return self.span.col if self.span is not None else None
 
 
+class Findings:
+    """What a file's check reports, by severity (for a class with a ``diagnostics`` list)."""
+
+    diagnostics: list[Diagnostic]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.WARNING]
+
+
 def diag(code: str, message: str, **kw) -> Diagnostic:
     """Build a diagnostic whose severity comes from the catalogue."""
     kw.setdefault("severity", CODES[code].severity)
