@@ -242,15 +242,16 @@ def launch_local(argv: list[str], workers: int, run_dir: Path, device: str = "au
         argv = [*argv, "--run-dir", str(run_dir)]
     procs: list[subprocess.Popen] = []
     logs: list[Path | None] = []
-    previous = signal.getsignal(signal.SIGTERM)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
 
     def on_term(signum, frame):
         raise KeyboardInterrupt
 
-    try:
-        signal.signal(signal.SIGTERM, on_term)
+    try:  # SIGINT too: a process started with SIGINT ignored (inherited) must still stop its workers on Ctrl-C
+        for sig in previous:
+            signal.signal(sig, on_term)
     except ValueError:  # not in the main thread
-        previous = None
+        previous = {}
     try:
         for i in range(workers):
             env = {**os.environ, "KERAS_BACKEND": "jax",
@@ -303,8 +304,8 @@ def launch_local(argv: list[str], workers: int, run_dir: Path, device: str = "au
         return 130
     finally:
         _stop(procs)
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         import shutil
 
         shutil.rmtree(scratch, ignore_errors=True)
