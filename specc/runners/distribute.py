@@ -228,6 +228,21 @@ def _stop(procs: list, grace: float = GRACE_S) -> None:
             time.sleep(0.05)
 
 
+def _worker_env(i: int, workers: int, port: int, scratch: Path, device: str) -> dict:
+    """The environment of local worker ``i``: Keras's JAX distribution on loopback, one device each."""
+    env = {**os.environ, "KERAS_BACKEND": "jax",
+           "KERAS_DISTRIBUTION_JOB_ADDRESSES": f"127.0.0.1:{port}",
+           "KERAS_DISTRIBUTION_NUM_PROCESSES": str(workers), "KERAS_DISTRIBUTION_PROCESS_ID": str(i),
+           LOCAL_FLAG: str(os.getpid()), "TMPDIR": str(scratch)}
+    for name in ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID", "TF_CONFIG"):
+        env.pop(name, None)
+    if device == "gpu":
+        env["JAX_LOCAL_DEVICE_IDS"] = str(i)
+    else:
+        env["JAX_PLATFORMS"] = "cpu"
+    return env
+
+
 def launch_local(argv: list[str], workers: int, run_dir: Path, device: str = "auto", say=None) -> int:
     """Start `workers` copies of `specc train ARGV` on loopback and wait for them; returns the exit status.
 
@@ -254,16 +269,7 @@ def launch_local(argv: list[str], workers: int, run_dir: Path, device: str = "au
         previous = {}
     try:
         for i in range(workers):
-            env = {**os.environ, "KERAS_BACKEND": "jax",
-                   "KERAS_DISTRIBUTION_JOB_ADDRESSES": f"127.0.0.1:{port}",
-                   "KERAS_DISTRIBUTION_NUM_PROCESSES": str(workers), "KERAS_DISTRIBUTION_PROCESS_ID": str(i),
-                   LOCAL_FLAG: str(os.getpid()), "TMPDIR": str(scratch)}
-            for name in ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID", "TF_CONFIG"):
-                env.pop(name, None)
-            if device == "gpu":
-                env["JAX_LOCAL_DEVICE_IDS"] = str(i)
-            else:
-                env["JAX_PLATFORMS"] = "cpu"
+            env = _worker_env(i, workers, port, scratch, device)
             log = None if i == 0 else scratch / f"worker-{i}.log"
             err = None if log is None else open(log, "wb")
             try:
