@@ -61,8 +61,7 @@ def test_every_kind_of_pydantic_error_has_a_handler_and_others_a_plain_message()
 def test_checking_builds_only_the_layer_kinds_a_spec_uses():
     """Each kind's validator is built the first time a spec uses it (LazyUnion in specc/layers/base.py): checking
     an MLP builds Dense, Dropout and Input (its `input_dim` stands for one), not the other kinds. A fresh
-    interpreter, so no other test has built any. TimeDistributed is built on import, when its `layer` field is
-    resolved to the union."""
+    interpreter, so no other test has built any."""
     import subprocess
     import sys
 
@@ -74,4 +73,4 @@ def test_checking_builds_only_the_layer_kinds_a_spec_uses():
             "print(' '.join(sorted(k for k, c in REGISTRY.items() if c.__pydantic_complete__)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["Dense", "Dropout", "Input", "TimeDistributed"]
+    assert out.stdout.split() == ["Dense", "Dropout", "Input"]

@@ -1,7 +1,7 @@
 """The fast commands never import TensorFlow or Keras (nor numpy): checked in a fresh interpreter."""
 
 import pytest
-from conftest import probe_cli
+from conftest import probe_cli, probe_python
 
 
 @pytest.mark.parametrize(
@@ -32,7 +32,6 @@ def test_invalid_spec_does_not_import_tensorflow(tmp_path):
 
 def test_the_python_api_stays_light_until_a_model_is_built(tmp_path):
     """`import specc`, loading, summarizing and plotting a spec, and a SpecError: no TensorFlow, Keras or numpy."""
-    from conftest import probe_python
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("specc: 1\nlayers:\n  - {type: Dense, units: 0, input_dim: 3}\n")
@@ -51,3 +50,31 @@ else:
     assert out.returncode == 0, out.stderr
     assert heavy == []
 
+
+
+def test_the_layer_index_names_every_kind_where_it_is_defined():
+    """specc.layers.FAMILIES, the index the registry imports a family by, lists each kind of each family module
+    in the order the modules define them, and nothing else."""
+    import importlib
+
+    from specc.layers import FAMILIES, REGISTRY
+
+    defined = {}
+    for family in FAMILIES:
+        module = importlib.import_module(f"specc.layers.{family}")
+        defined[family] = tuple(tag for tag, kind in REGISTRY.kinds.items() if kind.__module__ == module.__name__)
+    assert defined == FAMILIES
+    assert list(REGISTRY) == [tag for tags in FAMILIES.values() for tag in tags]
+    assert all(REGISTRY[tag].kind() == tag for tag in REGISTRY)
+
+
+def test_checking_imports_only_the_layer_families_a_spec_uses():
+    heavy, out = probe_python("""
+import specc
+specc.load("specs/digits_mlp.yaml")
+import sys
+print("families:", sorted(m.rsplit(".", 1)[1] for m in sys.modules if m.startswith("specc.layers.")))
+""")
+    assert out.returncode == 0, out.stderr
+    line = next(x for x in out.stdout.splitlines() if x.startswith("families:"))
+    assert line.split(" ", 1)[1] == "['base', 'core', 'models']"

@@ -4,7 +4,8 @@ A layer kind is one Pydantic model class. Its fields are the Keras constructor
 arguments (same names), its ``infer`` method is the static shape rule, its
 ``count_params`` the parameter rule, and ``to_keras`` the lowering (by default:
 the Keras layer class of the same name, called with the fields the user set).
-Subclassing registers the kind; nothing else needs to change to add one.
+Subclassing registers the kind; the package's index (``specc.layers.FAMILIES``) names its module, so that a
+spec imports only the families of the kinds it uses.
 
 Shapes are tuples that include the batch axis (``None`` for unknown sizes),
 exactly as Keras reports them.
@@ -14,9 +15,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache, partial
-from typing import Annotated, Any, ClassVar, Literal, Union
+from importlib import import_module
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 
 from pydantic import (
     BaseModel,
@@ -32,7 +35,41 @@ from pydantic_core import core_schema
 
 Shape = tuple  # tuple[int | None, ...] including the batch axis
 
-REGISTRY: dict[str, type[Layer]] = {}
+
+
+class Registry(Mapping):
+    """Every layer kind by its `type` tag, in the index's order. The index (``index``) says which module of a
+    package defines each kind; a family's module is imported the first time one of its kinds is looked up,
+    so that checking a spec of dense layers does not define the convolutions too. Iterating the tags imports
+    nothing; ``values()`` and ``items()`` import every family."""
+
+    def __init__(self) -> None:
+        self.modules: dict[str, str] = {}  # tag -> module that defines it
+        self.kinds: dict[str, type[Layer]] = {}  # the kinds defined so far
+
+    def index(self, package: str, families: dict[str, tuple[str, ...]]) -> None:
+        self.modules.update({tag: f"{package}.{family}" for family, tags in families.items() for tag in tags})
+
+    def register(self, tag: str, kind: type[Layer]) -> None:
+        self.kinds[tag] = kind
+
+    def __getitem__(self, tag: str) -> type[Layer]:
+        if tag not in self.kinds and tag in self.modules:
+            import_module(self.modules[tag])
+        return self.kinds[tag]
+
+    def __contains__(self, tag: object) -> bool:
+        return tag in self.modules or tag in self.kinds
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.modules
+        yield from (tag for tag in self.kinds if tag not in self.modules)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+REGISTRY = Registry()
 
 # Every activation ``keras.activations`` exports (Keras 3) is either accepted by name here or refused in
 # REFUSED_ACTIVATIONS with the reason; tests/test_layers_keras.py compares both with keras.activations.
@@ -305,7 +342,7 @@ class Layer(BaseModel):
         tag = cls.model_fields["type"].annotation
         args = getattr(tag, "__args__", ())
         if len(args) == 1 and isinstance(args[0], str):
-            REGISTRY[args[0]] = cls
+            REGISTRY.register(args[0], cls)
 
     @model_validator(mode="after")
     def _dtype_applies(self):
@@ -466,22 +503,22 @@ def spatial_check(kind: str, shape_in: Shape, spatial_out: tuple, field: str, si
 # was most of the time `specc validate` took. LazyUnion gives Pydantic the same tagged union on `type` (same tags
 # in the same order, so the same errors at the same locations: ('layers', 0, 'Dense', 'units'),
 # union_tag_invalid, union_tag_not_found), but each member is a function that validates with the kind's own
-# model, which builds its validator the first time a spec uses the kind (Layer is defer_build). The JSON Schema
-# is the plain union's.
-def _validate_kind(model, value: Any) -> Any:
-    return model.model_validate(value)
+# model, looked up in the registry (which imports its family then) and building its validator the first time a
+# spec uses the kind (Layer is defer_build). The JSON Schema is the plain union's.
+def _validate_kind(registry: Registry, tag: str, value: Any) -> Any:
+    return registry[tag].model_validate(value)
 
 
 class LazyUnion:
-    """Pydantic metadata: validate ``Annotated[Union[kinds], LazyUnion(registry)]`` through the registry."""
+    """Pydantic metadata: validate ``Annotated[Layer, LazyUnion(registry)]`` as the union of the registry's kinds."""
 
-    def __init__(self, registry: dict[str, type]):
+    def __init__(self, registry: Registry):
         self.registry = registry
         self.eager: dict | None = None  # the plain union's core schema while its JSON Schema is being written
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        choices = {tag: core_schema.no_info_plain_validator_function(partial(_validate_kind, model))
-                   for tag, model in self.registry.items()}
+        choices = {tag: core_schema.no_info_plain_validator_function(partial(_validate_kind, self.registry, tag))
+                   for tag in self.registry}
         return core_schema.tagged_union_schema(choices, discriminator="type")
 
     def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler):
@@ -498,6 +535,18 @@ class LazyUnion:
             self.eager = None
 
 
-def layer_union(registry: dict[str, type]) -> Any:
-    """The union of ``registry``'s kinds as an annotation (``get_args`` still lists the kinds), validated lazily."""
-    return Annotated[Union[tuple(registry.values())], LazyUnion(registry)]
+def layer_union(registry: Registry) -> Any:
+    """The union of ``registry``'s kinds as an annotation, validated lazily (see ``type_args``)."""
+    return Annotated[Layer, LazyUnion(registry)]
+
+
+def type_args(annotation: Any) -> tuple:
+    """``typing.get_args``, where a ``layer_union`` stands for its kinds (every family is imported then)."""
+    args = get_args(annotation)
+    for arg in args:
+        if isinstance(arg, LazyUnion):
+            return tuple(arg.registry.values())
+    return args
+
+
+AnyLayer = layer_union(REGISTRY)

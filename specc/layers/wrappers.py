@@ -6,14 +6,14 @@ from typing import Literal
 
 from pydantic import Field
 
-from .base import Layer, ShapeError, fmt_shape
+from .base import AnyLayer, Layer, ShapeError, fmt_shape
 
 
 class TimeDistributed(Layer):
     """Applies ``layer`` to every slice along axis 1: (batch, steps, ...) -> (batch, steps, ...)."""
 
     type: Literal["TimeDistributed"]
-    layer: AnyLayer = Field(description="The layer applied at every timestep.")  # noqa: F821 (resolved in layers/__init__)
+    layer: AnyLayer = Field(description="The layer applied at every timestep.")
     category = "wrapper"
 
     def infer(self, shapes):

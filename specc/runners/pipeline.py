@@ -72,6 +72,14 @@ def steps(n: int, batch_size: int) -> int:
     return max(1, math.ceil(n / batch_size))
 
 
+def _plain(fn):
+    """``fn`` for a tf.data transformation, traced as written: none of these functions branch on tensors, and
+    AutoGraph's conversion of them doubled the pipeline's set-up before the first training step."""
+    import tensorflow as tf
+
+    return tf.autograph.experimental.do_not_convert(fn)
+
+
 def _tf_index_batches(n: int, b: Batching):
     """Batches of row indices, epoch after epoch, each epoch's order a function of (seed, epoch)."""
     import tensorflow as tf
@@ -84,7 +92,7 @@ def _tf_index_batches(n: int, b: Batching):
             order = tf.random.experimental.stateless_shuffle(order, seed=tf.stack([base, e]))
         return tf.data.Dataset.from_tensor_slices(order).batch(b.batch_size)
 
-    return tf.data.Dataset.range(b.first_epoch, b.epochs).flat_map(epoch)
+    return tf.data.Dataset.range(b.first_epoch, b.epochs).flat_map(_plain(epoch))
 
 
 def tf_dataset(x, y, b: Batching):
@@ -95,7 +103,7 @@ def tf_dataset(x, y, b: Batching):
     xs, ys = tf.constant(x), tf.constant(y)
     return (
         _tf_index_batches(len(x), b)
-        .map(lambda idx: (tf.gather(xs, idx), tf.gather(ys, idx)), num_parallel_calls=tf.data.AUTOTUNE,
+        .map(_plain(lambda idx: (tf.gather(xs, idx), tf.gather(ys, idx))), num_parallel_calls=tf.data.AUTOTUNE,
              deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
     )
@@ -113,7 +121,7 @@ def _tf_dataset_named(x, y, b: Batching):
 
     return (
         _tf_index_batches(n_samples(x), b)
-        .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .map(_plain(gather), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
     )
 
@@ -172,7 +180,7 @@ def tf_stream_dataset(x, y, b: Batching):
 
     return (
         _tf_index_batches(n_samples(x), b)
-        .map(_tf_read(x, y), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .map(_plain(_tf_read(x, y)), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
     )
 
@@ -184,7 +192,7 @@ def batches(x, y, batch_size: int, backend: str):
         import tensorflow as tf
 
         return (tf.data.Dataset.range(n_samples(x)).batch(batch_size)  # a known number of batches
-                .map(_tf_read(x, y), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                .map(_plain(_tf_read(x, y)), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
                 .prefetch(tf.data.AUTOTUNE))
     import keras
     import numpy as np

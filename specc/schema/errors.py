@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from ..diagnostics import Diagnostic, closest, closest_names, format_path, quoted_choices, short
 from ..layers import REGISTRY
+from ..layers.base import type_args
 from ..loader import Document
 from . import SUPPORTED_VERSIONS, Spec
 
@@ -184,8 +185,6 @@ def _model_at(loc: tuple):
 
 def _tags_at(loc: tuple) -> list[str]:
     """The `type` tags a discriminated union at ``loc`` accepts."""
-    from typing import get_args
-
     out: list[str] = []
 
     def walk(annotation):
@@ -193,7 +192,7 @@ def _tags_at(loc: tuple) -> list[str]:
             t = annotation.model_fields.get("type")
             out.extend(a for a in getattr(t.annotation, "__args__", ()) if isinstance(a, str) and t is not None)
             return
-        for arg in get_args(annotation):
+        for arg in type_args(annotation):
             walk(arg)
 
     walk(_annotation_at(loc))
@@ -221,11 +220,9 @@ def _annotation_at(loc: tuple):
 
 def _first_model(annotation):
     """The (first) Pydantic model inside an annotation such as list[X] | None, or None."""
-    from typing import get_args
-
     if _is_model(annotation):
         return annotation
-    for arg in get_args(annotation):
+    for arg in type_args(annotation):
         found = _first_model(arg)
         if found is not None:
             return found
@@ -234,9 +231,7 @@ def _first_model(annotation):
 
 def _tagged(annotation, tag):
     """The member of a discriminated union whose `type` tag is ``tag``."""
-    from typing import get_args
-
-    for arg in get_args(annotation) if annotation is not None else ():
+    for arg in type_args(annotation) if annotation is not None else ():
         if _is_model(arg):
             t = arg.model_fields.get("type")
             if t is not None and tag in getattr(t.annotation, "__args__", ()):
