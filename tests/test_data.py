@@ -493,3 +493,23 @@ def test_raw_class_ids_with_categorical_crossentropy_are_refused_when_read(tmp_p
     assert a.y_train.shape[1:] == (3,)
     assert load(tmp_path, "  source: {type: npz, path: ids.npz}\n", loss="categorical_crossentropy").y_train.shape[1:] \
         == (3,)  # auto: one-hot encoded for this loss
+
+
+@pytest.mark.parametrize("array", [
+    np.arange(24, dtype="float32").reshape(2, 3, 4),
+    np.arange(12, dtype="int64").reshape(3, 4)[:, ::2],  # not contiguous
+    np.array([True, False, True]),
+    np.array(["cat", "dog"]),
+    np.array(3.5),  # 0-d
+    np.array([{"a": 1}, None], dtype=object),
+], ids=["float32", "strided", "bool", "str", "0-d", "object"])
+def test_the_fingerprint_hashes_the_bytes_of_each_array(array):
+    """Runs recorded before (run.json's data fingerprint, which --resume compares) keep their fingerprints: the
+    hash is of dtype, shape and the array's bytes in C order, however they are read."""
+    import hashlib
+
+    from specc.runners.data.prepare import fingerprint
+
+    c = np.ascontiguousarray(array)
+    expected = hashlib.sha256(str(c.dtype).encode() + str(c.shape).encode() + c.tobytes()).hexdigest()[:16]
+    assert fingerprint(array) == expected

@@ -304,7 +304,10 @@ def fingerprint(*arrays) -> str:
             return
         a = np.ascontiguousarray(a)
         h.update(str(a.dtype).encode() + str(a.shape).encode())
-        h.update(a.tobytes())
+        try:  # the bytes tobytes() gives, without copying them (75 MB of an MNIST-sized set: 0.04 s)
+            h.update(a.reshape(-1).view(np.uint8))
+        except (TypeError, ValueError):  # a dtype without a fixed size (objects)
+            h.update(a.tobytes())
 
     for a in arrays:
         if a is None:
