@@ -395,7 +395,8 @@ def check_raw(raw: Raw) -> None:
 def _check_finite(raw: Raw, chunk_bytes: int = 32 << 20) -> None:
     """NaN or infinity, reported by the sample's place in the file (before any shuffling or splitting);
     read in slices of about ``chunk_bytes`` (a memory-mapped .npy with pread, as streaming reads it: its pages
-    are never mapped into this process), so a large file is never held whole."""
+    are never mapped into this process; an array in memory as views, not copies), so a large file is never held
+    whole."""
     import numpy as np
 
     for name, a in (("features", raw.x), ("labels", raw.y)):
@@ -403,8 +404,10 @@ def _check_finite(raw: Raw, chunk_bytes: int = 32 << 20) -> None:
             continue
         rows = max(1, chunk_bytes // max(1, a.itemsize * (a.size // len(a))))
         for start in range(0, len(a), rows):
-            bad = ~np.isfinite(read_rows(a, np.arange(start, min(len(a), start + rows))))
-            if bad.any():
-                row = start + int(np.argwhere(bad)[0][0])
+            stop = min(len(a), start + rows)
+            part = read_rows(a, np.arange(start, stop)) if isinstance(a, np.memmap) else a[start:stop]
+            finite = np.isfinite(part)
+            if not finite.all():
+                row = start + int(np.argwhere(~finite)[0][0])
                 raise RunError(f"{raw.where}: the {name} contain NaN or infinity, first in sample {row} of the file "
                                f"(counting from 0, in the file's order); fix or drop those samples")
