@@ -2,8 +2,8 @@
 
 ``FAMILIES`` is the index: which module defines which kinds (`type` tags), in the order the discriminated union
 lists them. A family's module is imported the first time a spec uses one of its kinds (``REGISTRY[tag]``),
-so that checking a spec pays only for the families it uses; tests/test_layers.py checks the index against the
-modules. ``AnyLayer`` is the union (on ``type``) that the spec schema uses.
+so that checking a spec pays only for the families it uses; tests/test_imports.py checks the index against
+the modules. ``AnyLayer`` is the union (on ``type``) that the spec schema uses.
 """
 
 from __future__ import annotations

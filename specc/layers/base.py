@@ -36,7 +36,6 @@ from pydantic_core import core_schema
 Shape = tuple  # tuple[int | None, ...] including the batch axis
 
 
-
 class Registry(Mapping):
     """Every layer kind by its `type` tag, in the index's order. The index (``index``) says which module of a
     package defines each kind; a family's module is imported the first time one of its kinds is looked up,
