@@ -513,3 +513,58 @@ def test_the_fingerprint_hashes_the_bytes_of_each_array(array):
     c = np.ascontiguousarray(array)
     expected = hashlib.sha256(str(c.dtype).encode() + str(c.shape).encode() + c.tobytes()).hexdigest()[:16]
     assert fingerprint(array) == expected
+
+
+# -- read while Keras is imported ---------------------------------------------------
+
+
+def pending(monkeypatch, tmp_path, data, **kw):
+    """PendingArrays as `specc train` makes it in a fresh process, before Keras is imported."""
+    import sys
+
+    from specc.runners.data import PendingArrays
+
+    monkeypatch.delitem(sys.modules, "keras", raising=False)
+    return PendingArrays(checked(spec(data, **kw)), tmp_path, 0)
+
+
+def test_arrays_read_on_a_thread_while_keras_loads_equal_the_arrays_read_after(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x=rng.normal(size=(50, 4)), y=np.arange(50) % 3)
+    data = "  source: {type: npz, path: d.npz}\n  normalize: true\n"
+    ahead = pending(monkeypatch, tmp_path, data)
+    assert ahead.thread is not None
+    a, b = ahead.result(), load(tmp_path, data)
+    assert a.fingerprint == b.fingerprint and a.description == b.description
+    for name in ("x_train", "y_train", "x_test", "y_test"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_an_error_on_the_reading_thread_is_raised_by_result(tmp_path, monkeypatch):
+    x = np.ones((10, 4))
+    x[7, 2] = np.nan
+    np.savez(tmp_path / "d.npz", x=x, y=np.zeros(10, int))
+    ahead = pending(monkeypatch, tmp_path, "  source: {type: npz, path: d.npz}\n")
+    assert ahead.thread is not None
+    with pytest.raises(RunError, match="d.npz: the features contain NaN or infinity, first in sample 7"):
+        ahead.result()
+
+
+def test_the_reading_thread_reads_as_the_resumed_run_did(tmp_path, monkeypatch):
+    """A resumed run reads its data the way it was trained (a context variable): so does the thread."""
+    from specc.runners.data import Lazy, run_stream_mode
+
+    monkeypatch.delenv("SPECC_STREAM", raising=False)
+    np.save(tmp_path / "X.npy", np.ones((40, 4)))
+    np.save(tmp_path / "Y.npy", np.arange(40) % 3)
+    with run_stream_mode({"stream": "always"}):
+        ahead = pending(monkeypatch, tmp_path, "  source: {type: npy, x: X.npy, y: Y.npy}\n")
+    assert ahead.thread is not None and isinstance(ahead.result().x_train, Lazy)
+
+
+def test_sources_that_need_keras_are_read_when_asked_for(tmp_path, monkeypatch):
+    write_texts(tmp_path / "train", REVIEWS)
+    ahead = pending(monkeypatch, tmp_path, "  source: {type: text, path: train, output_sequence_length: 6}\n",
+                    layers="  - {type: Embedding, input_dim: 50, output_dim: 4, input_shape: [6]}\n"
+                           "  - GlobalAveragePooling1D\n  - {type: Dense, units: 2, activation: softmax}")
+    assert ahead.thread is None and ahead.result().x_train.shape[1:] == (6,)

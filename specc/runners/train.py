@@ -176,43 +176,47 @@ class _Training:
             self.worker = start_worker(cluster, device)
 
     def open(self, run_dir: Path | None) -> None:
-        """The run directory: the one resumed, or a new (empty) one; Keras is imported here."""
+        """The run directory: the one resumed, or a new (empty) one; the data starts loading and Keras is
+        imported here."""
+        from .backend import configure_device, import_keras
+        from .data import PendingArrays
+
         if self.resume is None and self.spec_path is not None:  # a missing data file is said before Keras loads
             from .data.expected import check_data_files
 
             check_data_files(self.result, Path(self.spec_path).resolve().parent)
-        from .backend import configure_device, import_keras
-
         configure_device(self.device)
-        self.keras = import_keras()
         if self.spec.compile is None:
             raise RunError("the spec has no `compile` section (optimizer and loss); add one to train")
         if self.resume is not None:
-            from .data import run_stream_mode
+            self._open_resumed()
+        else:
+            self.base = Path(self.spec_path).resolve().parent
+            run_dir = Path(run_dir) if run_dir is not None else default_run_dir(self.result)
+            if self.worker is not None:  # multi-worker: only the chief writes the run directory
+                run_dir = self.worker.run_dir(run_dir)
+            check_new_run_dir(run_dir)
+            self.run_dir = run_dir
+        self.pending = PendingArrays(self.result, self.base, self.spec.seed)  # read while Keras is imported
+        self.keras = import_keras()
 
-            self.run_dir = Path(self.resume)
-            if not (self.run_dir / "state.json").is_file():
-                raise RunError(f"{self.run_dir} has no state.json: nothing to resume (was it trained by specc?)")
-            self.base = self.run_dir
-            take_run_dir(self.scope, self.run_dir, new=False)
-            self.info = read_json(self.run_dir / "run.json", "run record (run.json)")
-            self.scope.enter_context(run_stream_mode(self.info))
-            return
-        self.base = Path(self.spec_path).resolve().parent
-        run_dir = Path(run_dir) if run_dir is not None else default_run_dir(self.result)
-        if self.worker is not None:  # multi-worker: only the chief writes the run directory
-            run_dir = self.worker.run_dir(run_dir)
-        check_new_run_dir(run_dir)
-        self.run_dir = run_dir
+    def _open_resumed(self) -> None:
+        from .data import run_stream_mode
+
+        self.run_dir = self.base = Path(self.resume)
+        if not (self.run_dir / "state.json").is_file():
+            raise RunError(f"{self.run_dir} has no state.json: nothing to resume (was it trained by specc?)")
+        take_run_dir(self.scope, self.run_dir, new=False)
+        self.info = read_json(self.run_dir / "run.json", "run record (run.json)")
+        self.scope.enter_context(run_stream_mode(self.info))
 
     def load_data(self) -> None:
         """The arrays, split into training, validation and test samples."""
-        from .data import load_arrays
         from .pipeline import hold_out, n_samples
 
         self.started = datetime.now(timezone.utc)
         self.t0 = time.perf_counter()
-        arrays = self.arrays = load_arrays(self.result, self.base, self.spec.seed)
+        arrays = self.arrays = self.pending.result()
         if arrays.x_val is not None:
             self.x_train, self.y_train, self.x_val, self.y_val = arrays.x_train, arrays.y_train, arrays.x_val, \
                 arrays.y_val

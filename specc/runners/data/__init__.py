@@ -25,7 +25,7 @@ checked against the model), ``load`` (``load_arrays``: the data of a spec, eithe
 a trained run).
 """
 
-from .load import load_arrays
+from .load import PendingArrays, load_arrays
 from .new import load_preprocessing, new_samples, prepare_new, read_new_data
 from .prepare import label_mode
 from .records import PREPROCESSING_FILE, Arrays, Preprocessing, Raw
@@ -33,7 +33,7 @@ from .sources import read_csv, read_npy, read_npz, read_source
 from .streams import STREAM_ENV, Lazy, read_images, run_stream_mode, stream_mode
 
 __all__ = [
-    "PREPROCESSING_FILE", "STREAM_ENV", "Arrays", "Lazy", "Preprocessing", "Raw", "label_mode", "load_arrays",
-    "load_preprocessing", "new_samples", "prepare_new", "read_csv", "read_images", "read_new_data", "read_npy", "read_npz",
-    "read_source", "run_stream_mode", "stream_mode",
+    "PREPROCESSING_FILE", "STREAM_ENV", "Arrays", "Lazy", "PendingArrays", "Preprocessing", "Raw", "label_mode",
+    "load_arrays", "load_preprocessing", "new_samples", "prepare_new", "read_csv", "read_images", "read_new_data",
+    "read_npy", "read_npz", "read_source", "run_stream_mode", "stream_mode",
 ]

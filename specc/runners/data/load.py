@@ -22,3 +22,50 @@ def load_arrays(result: CheckResult, base: Path, seed: int | None) -> Arrays:
     if per_name(data):
         return load_named_arrays(result, base, seed)
     return prepare_arrays(result, base, seed)
+
+
+# sources read with numpy and the file system alone; text and keras.datasets sources need Keras
+_WITHOUT_KERAS = ("npz", "npy", "csv", "images")
+
+
+class PendingArrays:
+    """``load_arrays`` started before Keras is imported; ``result()`` gives the arrays or raises its error.
+
+    Reading arrays (decompressing, checksumming, copying, hashing) is file I/O and numpy work that releases
+    the interpreter lock, so on a thread of its own it runs beside Keras's import, which takes seconds, instead
+    of after it. Only where nothing of it needs Keras (two threads importing Keras at once could deadlock on the
+    import locks) and Keras is not imported yet (a sweep's later trials): otherwise the arrays are read when
+    ``result()`` is called, as before.
+    """
+
+    def __init__(self, result: CheckResult, base: Path, seed: int | None):
+        import sys
+
+        self.args = (result, base, seed)
+        self.box: dict = {}
+        self.thread = None
+        data = result.spec.data
+        sources = [] if data is None else [s for s in (data.source, data.validation, data.test) if s is not None]
+        if "keras" not in sys.modules and sources and all(s.type in _WITHOUT_KERAS for s in sources):
+            import contextvars
+            import threading
+
+            import numpy  # noqa: F401 (imported here, not on both threads at once)
+
+            context = contextvars.copy_context()  # the resumed run's way of reading its data (a context variable)
+            self.thread = threading.Thread(target=context.run, args=(self._load,), name="specc-data", daemon=True)
+            self.thread.start()
+
+    def _load(self) -> None:
+        try:
+            self.box["arrays"] = load_arrays(*self.args)
+        except BaseException as exc:  # raised again on the caller's thread by result()
+            self.box["error"] = exc
+
+    def result(self) -> Arrays:
+        if self.thread is None:
+            return load_arrays(*self.args)
+        self.thread.join()
+        if "error" in self.box:
+            raise self.box.pop("error")
+        return self.box["arrays"]
