@@ -21,8 +21,8 @@ and the input pipeline, evaluate and predict read only the rows of each batch.
 The steps live in modules of their own, each importing only the ones before it: ``records`` (what the steps
 pass along), ``streams`` (large data, read per batch), ``sources`` (reading), ``prepare`` (one source: classes,
 windows, tokens, features, labels), ``named`` (several inputs or outputs) and ``expected`` (the data files
-checked against the model), ``load`` (``load_arrays``: the data of a spec, either way), ``new`` (new data for
-a trained run).
+checked against the model), ``load`` (``load_arrays``: the data of a spec, either way; ``PendingArrays``: the
+same, read on a thread while `specc train` imports Keras), ``new`` (new data for a trained run).
 """
 
 from .load import PendingArrays, load_arrays

@@ -24,8 +24,9 @@ def load_arrays(result: CheckResult, base: Path, seed: int | None) -> Arrays:
     return prepare_arrays(result, base, seed)
 
 
-# sources read with numpy and the file system alone; text and keras.datasets sources need Keras
-_WITHOUT_KERAS = ("npz", "npy", "csv", "images")
+# sources read with numpy and the file system alone (text and keras.datasets sources need Keras; reading an
+# sklearn source is mostly importing scikit-learn, Python that would only take turns with Keras's import)
+SOURCES_WITHOUT_KERAS = ("npz", "npy", "csv", "images")
 
 
 class PendingArrays:
@@ -34,8 +35,8 @@ class PendingArrays:
     Reading arrays (decompressing, checksumming, copying, hashing) is file I/O and numpy work that releases
     the interpreter lock, so on a thread of its own it runs beside Keras's import, which takes seconds, instead
     of after it. Only where nothing of it needs Keras (two threads importing Keras at once could deadlock on the
-    import locks) and Keras is not imported yet (a sweep's later trials): otherwise the arrays are read when
-    ``result()`` is called, as before.
+    import locks) and Keras is not imported yet (not so for a sweep's later trials); otherwise ``result()`` reads
+    them.
     """
 
     def __init__(self, result: CheckResult, base: Path, seed: int | None):
@@ -46,7 +47,7 @@ class PendingArrays:
         self.thread = None
         data = result.spec.data
         sources = [] if data is None else [s for s in (data.source, data.validation, data.test) if s is not None]
-        if "keras" not in sys.modules and sources and all(s.type in _WITHOUT_KERAS for s in sources):
+        if "keras" not in sys.modules and sources and all(s.type in SOURCES_WITHOUT_KERAS for s in sources):
             import contextvars
             import threading
 
