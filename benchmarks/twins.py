@@ -6,7 +6,8 @@ on the test split and saves the model: a well-kept training script, without spec
 
     python benchmarks/twins.py NAME DATA.npz OUT_DIR [--epochs N] [--precision mixed_bfloat16] [--lstm scan]
 
-With SPECC_TIMINGS=FILE it records the same wall-clock events as specc (first step, each epoch).
+With SPECC_TIMINGS=FILE it records the same wall-clock events as specc (Keras's import started and ended,
+the first step, each epoch).
 """
 
 from __future__ import annotations
@@ -76,15 +77,18 @@ def main(argv):
     precision = argv[argv.index("--precision") + 1] if "--precision" in argv else "float32"
     lstm = argv[argv.index("--lstm") + 1] if "--lstm" in argv else "auto"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras
-    import numpy as np
-
     timings = os.environ.get("SPECC_TIMINGS")
 
     def log(**event):
         if timings:
             with open(timings, "a") as f:
                 f.write(json.dumps({"t": time.time(), **event}) + "\n")
+
+    log(event="keras_import")
+    import keras
+
+    log(event="keras_imported")
+    import numpy as np
 
     class Timer(keras.callbacks.Callback):
         async_safe = True  # only timestamps: keeps Keras's asynchronous batch dispatch

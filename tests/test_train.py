@@ -225,3 +225,16 @@ def test_an_autoencoder_run_writes_no_class_names(tmp_path):
     out = run_cli("train", spec, "--run-dir", tmp_path / "run", "-q")
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "run" / "model.keras").exists() and not (tmp_path / "run" / "classes.json").exists()
+
+
+def test_timings_file_records_keras_s_import_the_first_step_and_each_epoch(npz_spec, tmp_path):
+    """SPECC_TIMINGS, which benchmarks/run.py reads (and the hand-written twins write alike)."""
+    timings = tmp_path / "timings.jsonl"
+    out = run_cli("train", npz_spec, "--run-dir", tmp_path / "run", "-q", "--epochs", "2",
+                  env={"SPECC_TIMINGS": str(timings)})
+    assert out.returncode == 0, out.stderr
+    events = [json.loads(line) for line in timings.read_text().splitlines()]
+    assert [e["event"] for e in events] == ["keras_import", "keras_imported", "first_step", "epoch", "epoch"]
+    assert [e["t"] for e in events] == sorted(e["t"] for e in events)
+    assert [e["epoch"] for e in events if e["event"] == "epoch"] == [1, 2]
+    assert all(e["seconds"] > 0 for e in events if e["event"] == "epoch")

@@ -53,6 +53,7 @@ def import_keras():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "keras" in sys.modules:
         return sys.modules["keras"]
+    log_timing(event="keras_import")
     with native_stderr_muted():
         import keras
 
@@ -60,7 +61,21 @@ def import_keras():
             import tensorflow as tf
 
             tf.config.list_logical_devices()  # device discovery logs here, once
+    log_timing(event="keras_imported")
     return keras
+
+
+def log_timing(**event) -> None:
+    """With SPECC_TIMINGS=FILE, append ``event`` and the wall-clock time as a JSON line (the benchmarks read
+    when Keras's import started and ended, the first training step and each epoch; benchmarks/twins.py writes
+    the same)."""
+    path = os.environ.get("SPECC_TIMINGS")
+    if path:
+        import json
+        import time
+
+        with open(path, "a") as f:
+            f.write(json.dumps({"t": time.time(), **event}) + "\n")
 
 
 # Chosen by measurement on a GPU (docs/performance.md): batches per compiled call for `auto` with JAX on a

@@ -11,14 +11,13 @@ sets a flag, so all are async-safe, and none is installed unless needed.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import signal
 import time
 
 import keras
 
+from .backend import log_timing
 from .files import atomic_keras_save
 from .state import plain, save_state, snapshot, write_history
 
@@ -193,7 +192,7 @@ class Progress(keras.callbacks.Callback):
     """Rich live progress on a terminal; one plain line per epoch otherwise (CI logs).
 
     With SPECC_TIMINGS=FILE, also appends JSON lines with wall-clock times (first training step,
-    each epoch) for profiling and for the benchmarks.
+    each epoch) for profiling and for the benchmarks (``backend.log_timing``).
     """
 
     async_safe = True
@@ -203,13 +202,7 @@ class Progress(keras.callbacks.Callback):
         self.ctx = ctx
         self.live = ctx.tty and not ctx.quiet
         self.bar = None
-        self.timings = os.environ.get("SPECC_TIMINGS")
         self.first = True
-
-    def _log(self, **event):
-        if self.timings:
-            with open(self.timings, "a") as f:
-                f.write(json.dumps({"t": time.time(), **event}) + "\n")
 
     def on_train_begin(self, logs=None):
         if self.live:
@@ -229,13 +222,13 @@ class Progress(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.first:
             self.first = False
-            self._log(event="first_step")
+            log_timing(event="first_step")
         if self.bar is not None:
             self.bar.update(self.task, completed=batch + 1, metrics=_fmt(logs))
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self.t0
-        self._log(event="epoch", epoch=epoch + 1, seconds=seconds)
+        log_timing(event="epoch", epoch=epoch + 1, seconds=seconds)
         line = f"epoch {epoch + 1}/{self.ctx.epochs}  {_fmt(logs)}  ({seconds:.1f} s)"
         if self.bar is not None:
             self.bar.console.print(line)
