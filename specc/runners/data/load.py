@@ -35,8 +35,8 @@ class PendingArrays:
     Reading arrays (decompressing, checksumming, copying, hashing) is file I/O and numpy work that releases
     the interpreter lock, so on a thread of its own it runs beside Keras's import, which takes seconds, instead
     of after it. Only where nothing of it needs Keras (two threads importing Keras at once could deadlock on the
-    import locks) and Keras is not imported yet (not so for a sweep's later trials); otherwise ``result()`` reads
-    them.
+    import locks) and Keras is not imported yet (a sweep's later trials find it imported); otherwise
+    ``result()`` reads them.
     """
 
     def __init__(self, result: CheckResult, base: Path, seed: int | None):
