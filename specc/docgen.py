@@ -17,8 +17,8 @@ from .diagnostics import CODES
 from .layers import REGISTRY
 from .layers.base import Layer
 from .schema import Spec
-from .schema.compile import LOSS_ALIASES, LOSSES, METRICS, OPTIMIZERS, Compile, Schedule
-from .schema.data import Data, Source, Window
+from .schema.compile import LOSS_ALIASES, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, Compile
+from .schema.data import SOURCES, Data, Window
 from .schema.train import Train
 
 CATEGORIES = [
@@ -179,7 +179,7 @@ def spec_reference() -> str:
     for name, model in OPTIMIZERS.items():
         out += [f"#### {name}", "", *_fields_table(model, skip=common - {"learning_rate"}), ""]
     out += ["### Learning-rate schedules", "", "Use a mapping with `type` as `learning_rate`.", ""]
-    for model in Schedule.__origin__.__args__ if hasattr(Schedule, "__origin__") else ():
+    for model in SCHEDULES.values():
         out += [f"#### {model.__name__}", "", _doc(model), "", *_fields_table(model, skip=frozenset({"type"})), ""]
     out += [
         "### Losses",
@@ -205,8 +205,8 @@ def spec_reference() -> str:
         "### Sources",
         "",
     ]
-    for model in Source.__origin__.__args__:
-        out += [f"#### `type: {model.model_fields['type'].annotation.__args__[0]}`", "", _doc(model), "",
+    for name, model in SOURCES.items():
+        out += [f"#### `type: {name}`", "", _doc(model), "",
                 *_fields_table(model, skip=frozenset({"type"})), ""]
     out += ["### `window`", "", _doc(Window), "", *_fields_table(Window), ""]
     from .schema.track import Track

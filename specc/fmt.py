@@ -23,7 +23,7 @@ from typing import get_args
 from pydantic import BaseModel
 
 from .layers import REGISTRY
-from .layers.base import Layer
+from .layers.base import Layer, LazyUnion
 from .schema import Spec
 
 WIDTH = 110
@@ -50,8 +50,21 @@ def _models_in(annotation) -> list[type[BaseModel]]:
     return out
 
 
+def _kind_in(annotation, tag) -> type[BaseModel] | None:
+    """The model of kind ``tag`` in a lazily built union of ``annotation`` (only that kind's family imported)."""
+    for arg in get_args(annotation):
+        found = arg.registry.get(tag) if isinstance(arg, LazyUnion) else _kind_in(arg, tag)
+        if found is not None:
+            return found
+    return None
+
+
 def _model_for(annotation, value) -> type[BaseModel] | None:
     models = _models_in(annotation)
+    if isinstance(value, dict) and isinstance(value.get("type"), str):
+        kind = _kind_in(annotation, value["type"])
+        if kind is not None:
+            return kind
     if isinstance(value, dict) and "type" in value:
         for m in models:
             t = m.model_fields.get("type")
@@ -128,7 +141,7 @@ def _reorder(node, model, depth: int, indent: int):
         _sort_keys(node, model)
         for k in node:
             sub = fields.get(k)
-            child_model = _model_for(sub.annotation, node[k]) if sub is not None else None
+            child_model = _model_for(sub.rebuild_annotation(), node[k]) if sub is not None else None
             _reorder(node[k], child_model, depth + 1, indent + 2)
         if depth <= 1:
             node.fa.set_block_style()
@@ -194,11 +207,11 @@ def format_text(text: str) -> str:
                         _layer_list(entry[k], 8)
                     else:
                         sub = entry_model.model_fields.get(k)
-                        _reorder(entry[k], _model_for(sub.annotation, entry[k]) if sub else None, 3, 6)
+                        _reorder(entry[k], _model_for(sub.rebuild_annotation(), entry[k]) if sub else None, 3, 6)
                 entry.fa.set_block_style()
             data[key].fa.set_block_style()
             continue
-        _reorder(data[key], _model_for(field.annotation, data[key]), 1, 0)
+        _reorder(data[key], _model_for(field.rebuild_annotation(), data[key]), 1, 0)
     out = io.StringIO()
     y.dump(data, out)
     return out.getvalue()

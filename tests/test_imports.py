@@ -78,3 +78,24 @@ print("families:", sorted(m.rsplit(".", 1)[1] for m in sys.modules if m.startswi
     assert out.returncode == 0, out.stderr
     line = next(x for x in out.stdout.splitlines() if x.startswith("families:"))
     assert line.split(" ", 1)[1] == "['base', 'core', 'models']"
+
+
+def test_checking_builds_only_the_validators_a_spec_uses():
+    """The spec language's validators are built when a spec first needs them: none at import, and checking a
+    spec with Adam and an sklearn source builds those kinds and not the other optimizers, schedules or sources."""
+    _, out = probe_python("""
+import specc.check
+from specc.schema import compile, data, search
+
+def built(models):
+    return sorted(m.__name__ for m in models if m.__pydantic_complete__)
+
+kinds = [*compile.OPTIMIZERS.values(), *compile.SCHEDULES.values(), *data.SOURCES.values(), search.Categorical]
+print("import:", built([*kinds, compile.Compile, compile.Losses, data.Data]))
+specc.check.check_file("specs/digits_mlp.yaml")
+print("checked:", built(kinds))
+""")
+    assert out.returncode == 0, out.stderr
+    lines = dict(line.split(": ", 1) for line in out.stdout.splitlines() if ": " in line)
+    assert lines["import"] == "[]"
+    assert lines["checked"] == "['Adam', 'SklearnSource']"

@@ -497,21 +497,23 @@ def spatial_check(kind: str, shape_in: Shape, spatial_out: tuple, field: str, si
             )
 
 
-# -- the union of every layer kind ---------------------------------------------
+# -- lazily built unions: every layer kind, and the spec's other unions on `type` --------------------------------
 # Pydantic builds a discriminated union's validator for all of its members at once: for every layer kind, that
 # was most of the time `specc validate` took. LazyUnion gives Pydantic the same tagged union on `type` (same tags
 # in the same order, so the same errors at the same locations: ('layers', 0, 'Dense', 'units'),
 # union_tag_invalid, union_tag_not_found), but each member is a function that validates with the kind's own
 # model, looked up in the registry (which imports its family then) and building its validator the first time a
-# spec uses the kind (Layer is defer_build). The JSON Schema is the plain union's.
-def _validate_kind(registry: Registry, tag: str, value: Any) -> Any:
+# spec uses the kind (the members are defer_build). The JSON Schema is the plain union's. The optimizers,
+# schedules, data sources and search parameters are unions of the same shape, with a dict as their registry.
+def _validate_kind(registry: Mapping, tag: str, value: Any) -> Any:
     return registry[tag].model_validate(value)
 
 
 class LazyUnion:
-    """Pydantic metadata: validate ``Annotated[Layer, LazyUnion(registry)]`` as the union of the registry's kinds."""
+    """Pydantic metadata: validate ``Annotated[Base, LazyUnion(registry)]`` as the union of the registry's kinds
+    (``{tag: model}``, in the union's order)."""
 
-    def __init__(self, registry: Registry):
+    def __init__(self, registry: Mapping):
         self.registry = registry
         self.eager: dict | None = None  # the plain union's core schema while its JSON Schema is being written
 
@@ -534,13 +536,19 @@ class LazyUnion:
             self.eager = None
 
 
-def layer_union(registry: Registry) -> Any:
-    """The union of ``registry``'s kinds as an annotation, validated lazily (see ``type_args``)."""
-    return Annotated[Layer, LazyUnion(registry)]
+def lazy_union(base: type, registry: Mapping) -> Any:
+    """The union on `type` of ``registry``'s kinds (subclasses of ``base``) as an annotation, each kind's validator
+    built the first time it is used (see ``type_args``)."""
+    return Annotated[base, LazyUnion(registry)]
+
+
+def by_type(*kinds: type) -> dict[str, type]:
+    """``{tag: model}`` for models whose `type` field is one ``Literal`` tag: a ``lazy_union``'s registry."""
+    return {kind.model_fields["type"].annotation.__args__[0]: kind for kind in kinds}
 
 
 def type_args(annotation: Any) -> tuple:
-    """``typing.get_args``, where a ``layer_union`` stands for its kinds (every family is imported then)."""
+    """``typing.get_args``, where a ``lazy_union`` stands for its kinds (every family is imported then)."""
     args = get_args(annotation)
     for arg in args:
         if isinstance(arg, LazyUnion):
@@ -548,4 +556,4 @@ def type_args(annotation: Any) -> tuple:
     return args
 
 
-AnyLayer = layer_union(REGISTRY)
+AnyLayer = lazy_union(Layer, REGISTRY)

@@ -4,6 +4,9 @@
 (``specc.layers``); a bare string such as ``- Flatten`` is the short form of
 ``- type: Flatten``. All models forbid unknown keys and use strict types, so a
 YAML surprise (``units: "12"``, ``shuffle: yes``) is an error, not a guess.
+Every model's validator is built the first time a spec needs it, not at
+import (``defer_build``; the unions on ``type`` are ``lazy_union``s): the
+checker builds only what the spec in hand uses.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ SUPPORTED_VERSIONS = (1,)
 class Budget(BaseModel):
     """Limits that `specc validate` enforces statically (see docs/checking.md#budgets)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, defer_build=True)
 
     max_params: Annotated[int, Field(gt=0)] | None = Field(None, description="Most parameters allowed.")
     max_memory_mb: Annotated[float, Field(gt=0)] | None = Field(
@@ -42,7 +45,7 @@ class Budget(BaseModel):
 class Spec(BaseModel):
     """A specc spec: one model and, optionally, how to train it."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, title="specc spec")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, defer_build=True, title="specc spec")
 
     specc: Literal[1] = Field(description="Format version of the spec language (currently 1).")
     extends: str | None = Field(None, description="A base spec this one inherits and overrides (a path relative to "

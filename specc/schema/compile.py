@@ -13,12 +13,14 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, field_validator, model_validator
 
+from ..layers.base import by_type, lazy_union
+
 PosFloat = Annotated[float, Field(gt=0)]
 UnitFloat = Annotated[float, Field(ge=0, lt=1)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, defer_build=True)
 
     def kwargs(self, exclude: frozenset = frozenset({"type"})) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.model_fields_set - exclude}
@@ -70,9 +72,8 @@ class CosineDecay(_Model):
     warmup_steps: Annotated[int, Field(ge=0)] = 0
 
 
-Schedule = Annotated[
-    Union[ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay, CosineDecay], Field(discriminator="type")
-]
+SCHEDULES = by_type(ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay, CosineDecay)
+Schedule = lazy_union(_Model, SCHEDULES)
 LearningRate = Union[PosFloat, Schedule]
 
 
@@ -158,9 +159,8 @@ class Adadelta(_Optimizer):
     epsilon: PosFloat = 1e-7
 
 
-OPTIMIZERS = {c.model_fields["type"].annotation.__args__[0]: c
-              for c in (SGD, Adam, AdamW, Nadam, Adamax, RMSprop, Adagrad, Adadelta)}
-Optimizer = Annotated[Union[tuple(OPTIMIZERS.values())], Field(discriminator="type")]
+OPTIMIZERS = by_type(SGD, Adam, AdamW, Nadam, Adamax, RMSprop, Adagrad, Adadelta)
+Optimizer = lazy_union(_Optimizer, OPTIMIZERS)
 
 
 # -- losses and metrics -------------------------------------------------------
@@ -241,8 +241,11 @@ METRICS = {
 MetricName = Literal[tuple(METRICS)]
 
 
-class Losses(RootModel[dict[str, Loss]]):
+class Losses(RootModel):
     """One loss per model output: ``{output_name: loss}``."""
+
+    model_config = ConfigDict(defer_build=True)
+    root: dict[str, Loss]
 
     @property
     def canonical(self) -> str:

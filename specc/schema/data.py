@@ -10,12 +10,14 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..layers.base import by_type, lazy_union
+
 PosInt = Annotated[int, Field(gt=0)]
 Column = Union[str, Annotated[int, Field(ge=0)]]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, defer_build=True)
 
 
 class SklearnSource(_Model):
@@ -145,10 +147,8 @@ class KerasSource(_Model):
         return self
 
 
-Source = Annotated[
-    Union[SklearnSource, NpzSource, NpySource, CsvSource, ImagesSource, TextSource, KerasSource],
-    Field(discriminator="type"),
-]
+SOURCES = by_type(SklearnSource, NpzSource, NpySource, CsvSource, ImagesSource, TextSource, KerasSource)
+Source = lazy_union(_Model, SOURCES)
 
 
 class Window(_Model):

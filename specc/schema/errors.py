@@ -209,7 +209,7 @@ def _annotation_at(loc: tuple):
             continue
         model = annotation if _is_model(annotation) else _first_model(annotation)
         if model is not None and part in model.model_fields:
-            annotation = model.model_fields[part].annotation
+            annotation = model.model_fields[part].rebuild_annotation()
             continue
         found = _tagged(annotation, part)
         if found is not None:

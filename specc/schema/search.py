@@ -10,16 +10,18 @@ choice. That each key names a value of the spec and that each value fits it are 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..layers.base import by_type, lazy_union
 
 DEFAULT_TRIALS = 20
 GRID_MAX_POINTS = 100_000  # a grid larger than this is a mistake, not a plan
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 def higher_is_better(metric: str) -> bool:
@@ -112,7 +114,7 @@ class FloatRange(_Model):
         return [round(self.low + i * self.step, 12) for i in range(n + 1)]
 
 
-Param = Annotated[Union[Categorical, IntRange, FloatRange], Field(discriminator="type")]
+Param = lazy_union(_Model, by_type(Categorical, IntRange, FloatRange))
 
 
 class Sampler(_Model):

@@ -12,7 +12,7 @@ class Track(BaseModel):
     the run's files as artifacts (see docs/runs.md#tracking-with-mlflow). A tracking server that cannot be
     reached never stops training: the run directory is complete either way."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
     type: Literal["mlflow"] = Field(
         "mlflow", description="The tracking tool: MLflow (needs the extra: `pip install \"specc[mlflow]\"`).")

@@ -10,7 +10,7 @@ Monitor = Annotated[str, Field(pattern=r"^(val_)?[A-Za-z0-9_]+$", description="A
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, defer_build=True)
 
 
 class EarlyStopping(_Model):
