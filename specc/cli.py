@@ -980,4 +980,13 @@ def track(
 
 def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    app(prog_name="specc")
+    try:
+        app(prog_name="specc")
+    finally:
+        # Everything is written and closed by now. Exiting, the interpreter would run the garbage collector over
+        # every object TensorFlow and Keras made, for a second or more after a training run, to free memory
+        # the process is about to hand back anyway: freezing the heap leaves that work undone. (Threads are
+        # still joined and atexit handlers still run, as in any exit.)
+        import gc
+
+        gc.freeze()
