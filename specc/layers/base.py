@@ -218,10 +218,13 @@ class Constant(_InitializerArgs):
     value: float = 0.0
 
 
-INITIALIZERS: dict[str, type[_InitializerArgs]] = {
-    c.model_fields["type"].annotation.__args__[0]: c
-    for c in (VarianceScaling, RandomNormal, TruncatedNormal, RandomUniform, Orthogonal, Constant)
-}
+def by_type(*kinds: type) -> dict[str, type]:
+    """``{tag: model}`` for models whose `type` field is one ``Literal`` tag: a registry of kinds (``lazy_union``)."""
+    return {kind.model_fields["type"].annotation.__args__[0]: kind for kind in kinds}
+
+
+INITIALIZERS: dict[str, type[_InitializerArgs]] = by_type(
+    VarianceScaling, RandomNormal, TruncatedNormal, RandomUniform, Orthogonal, Constant)
 
 
 def _name_only(value):
@@ -540,11 +543,6 @@ def lazy_union(base: type, registry: Mapping) -> Any:
     """The union on `type` of ``registry``'s kinds (subclasses of ``base``) as an annotation, each kind's validator
     built the first time it is used (see ``type_args``)."""
     return Annotated[base, LazyUnion(registry)]
-
-
-def by_type(*kinds: type) -> dict[str, type]:
-    """``{tag: model}`` for models whose `type` field is one ``Literal`` tag: a ``lazy_union``'s registry."""
-    return {kind.model_fields["type"].annotation.__args__[0]: kind for kind in kinds}
 
 
 def type_args(annotation: Any) -> tuple:
