@@ -3,7 +3,7 @@
 Four parts, each against the first run: the spec (the architecture diff of `specc diff` on the resolved
 specs), the data (sources, sizes, fingerprints), the environment (versions, device, precision) and the
 results (every metric with its delta). The learning curves of all runs, overlaid, go to a PNG on request.
-Only the PNG needs matplotlib; the rest reads files.
+Only the PNG needs Pillow (the `train` extra); the rest reads files.
 """
 
 from __future__ import annotations

@@ -8,45 +8,20 @@ from pathlib import Path
 from .files import atomic_write_bytes
 
 
-def _figure(**kw):
-    """A matplotlib figure drawn by the Agg canvas directly: no pyplot (its import, its global figure list)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(**kw)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)  # tight_layout already fits it: "tight" would draw it twice
-    return buf.getvalue()
-
-
 def learning_curves(history: dict) -> bytes | None:
+    """A panel per metric: training and validation by epoch (rows of four panels for several outputs)."""
+    from .drawing import COLOURS, Series, line_panels
+
     names = [k for k in history if not k.startswith("val_") and k != "learning_rate"]
     if not names or not history[names[0]]:
         return None
-    cols = len(names) if len(names) <= 4 else 4  # several outputs: rows of four panels
-    rows = -(-len(names) // cols)
-    fig = _figure(figsize=(4.2 * cols, 3.4 * rows))
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for ax in axes.flat[len(names):]:
-        ax.set_visible(False)
-    for ax, name in zip(axes.flat, names):
-        epochs = range(1, len(history[name]) + 1)
-        ax.plot(epochs, history[name], marker="o", markersize=3, label="training")
+    panels = []
+    for name in names:
+        series = [Series(history[name], "training", COLOURS[0])]
         if f"val_{name}" in history:
-            ax.plot(epochs, history[f"val_{name}"], marker="o", markersize=3, label="validation")
-        ax.set_title(name)
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    return _png(fig)
+            series.append(Series(history[f"val_{name}"], "validation", COLOURS[1]))
+        panels.append((name, series))
+    return line_panels(panels, min(len(names), 4))
 
 
 def class_ids(y, units: int):
@@ -146,27 +121,12 @@ def _matrix_png(y, units: int, predict, classes, output: str | None = None, coun
         matrix = np.zeros((n, n), dtype=int)
         np.add.at(matrix, (true, pred), 1)
 
+    from .drawing import count_matrix
+
     labels = list(classes) if classes is not None and len(classes) == n else [str(i) for i in range(n)]
-    size = min(12, 2.5 + 0.45 * n)
-    fig = _figure(figsize=(size, size))
-    ax = fig.subplots()
-    # Cells as a mesh, drawn as shapes: an image (imshow) is scaled to the axes' pixels in float64 arrays first,
-    # about 14 MB for ten classes, the largest allocation of a short training run.
-    ax.pcolormesh(np.arange(n + 1) - 0.5, np.arange(n + 1) - 0.5, matrix, cmap="Blues")
-    ax.set_aspect("equal")
-    ax.invert_yaxis()
-    ax.set_xticks(range(n), labels, rotation=90 if n > 10 else 0)
-    ax.set_yticks(range(n), labels)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(f"{output + ': ' if output else ''}test accuracy {np.trace(matrix) / max(1, matrix.sum()):.3f}")
-    if n <= 30:
-        for i in range(n):
-            for j in range(n):
-                ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=8,
-                        color="white" if matrix[i, j] > matrix.max() / 2 else "black")
-    fig.tight_layout()
-    return _png(fig)
+    title = f"{output + ': ' if output else ''}test accuracy {np.trace(matrix) / max(1, matrix.sum()):.3f}"
+    return count_matrix(matrix, [str(label) for label in labels], title, round(110 * min(12, 2.5 + 0.45 * n)),
+                        counts=n <= 30)
 
 
 def write_plots(run_dir: Path, history: dict, model, arrays, batch_size: int = 32, counted=None) -> None:
@@ -187,31 +147,19 @@ def write_plots(run_dir: Path, history: dict, model, arrays, batch_size: int = 3
 def overlaid_curves(histories: dict[str, dict]) -> bytes | None:
     """`specc compare -o`: the learning curves of several runs in one figure, one panel per metric, a colour
     per run; training solid, validation dashed."""
-    import matplotlib
+    from .drawing import COLOURS, Series, line_panels
 
     names: dict[str, None] = {}
     for history in histories.values():
         names.update(dict.fromkeys(k for k in history if not k.startswith("val_") and k != "learning_rate"))
     if not names:
         return None
-    cols = min(len(names), 3)
-    rows = -(-len(names) // cols)
-    fig = _figure(figsize=(4.6 * cols, 3.6 * rows))
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for ax in axes.flat[len(names):]:
-        ax.set_visible(False)
-    colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, name in zip(axes.flat, names):
+    panels = []
+    for name in names:
+        series = []
         for i, (label, history) in enumerate(histories.items()):
-            colour = colours[i % len(colours)]
-            for key, style, suffix in ((name, "-", ""), (f"val_{name}", "--", " (validation)")):
+            for key, dashed, suffix in ((name, False, ""), (f"val_{name}", True, " (validation)")):
                 if history.get(key):
-                    ax.plot(range(1, len(history[key]) + 1), history[key], style, color=colour, marker="o",
-                            markersize=3, label=label + suffix)
-        ax.set_title(name)
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return _png(fig)
+                    series.append(Series(history[key], label + suffix, COLOURS[i % len(COLOURS)], dashed))
+        panels.append((name, series))
+    return line_panels(panels, min(len(names), 3), legend_size=9)
