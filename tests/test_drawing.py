@@ -109,6 +109,7 @@ def test_gaps_and_flat_lines_draw_without_error():
     for values in ([nan, nan], [inf], [1.0, nan, 0.5, inf], [2.0, 2.0, 2.0], [0.5], [1e-9, 2e-9], [3e7, 1e7]):
         finite = [v for v in values if math.isfinite(v)]
         assert (coloured(values) > legend_only) == bool(finite), values
+    assert _image(drawing.line_panels([("loss", [Series([1e308, -1e308], "training", COLOURS[0])])], 1)).size
 
 
 def _darkest_cells(pixels, n):

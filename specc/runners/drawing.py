@@ -1,8 +1,9 @@
 """Charts drawn with Pillow for the run directory: panels of line series and a count matrix, as PNG bytes.
 
 matplotlib drew them before, in 0.25-0.7 s and 10 MB at the very end of a run, when its memory is highest
-(docs/performance.md); this draws the same charts in a few hundredths of a second and a few MB. Lines are
-drawn at twice the size and halved, so they come out smooth; the matrix, all rectangles and text, at its size.
+(docs/performance.md); this draws the same charts in a few hundredths of a second and a few MB. Text, grids and
+the matrix's cells are drawn at the image's size; lines and dots on a mask at twice the size, halved, so they
+come out smooth.
 Sizes are in pixels at 110 dpi, as the matplotlib figures were.
 """
 
@@ -160,9 +161,8 @@ def tick_label(value: float, step: float) -> str:
         return "0"
     if abs(value) >= 1e5 or abs(step) < 1e-4:  # significant digits down to the step's
         power = math.floor(math.log10(step))
-        digits = math.floor(math.log10(abs(value))) - power + 1 + (0 if math.isclose(step, round(step / 10 ** power)
-                                                                                           * 10 ** power) else 1)
-        return f"{value:.{max(1, digits)}g}"
+        extra = 0 if math.isclose(step, round(step / 10 ** power) * 10 ** power) else 1  # a step of 2.5
+        return f"{value:.{max(1, math.floor(math.log10(abs(value))) - power + 1 + extra)}g}"
     decimals = next((d for d in range(7) if abs(step - round(step, d)) <= abs(step) * 1e-6), 6)
     return f"{value:.{decimals}f}"
 
