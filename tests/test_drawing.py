@@ -55,7 +55,7 @@ def test_tick_labels():
 
 
 def test_dashes_draw_the_on_parts_of_the_line():
-    runs = drawing._dashes([(0, 0), (30, 0), (30, 40)], 6, 4)  # 70 long: 7 dashes of 6
+    runs = drawing.dashes([(0, 0), (30, 0), (30, 40)], 6, 4)  # 70 long: 7 dashes of 6
     lengths = [sum(math.dist(a, b) for a, b in zip(r, r[1:])) for r in runs]
     assert len(runs) == 7
     assert all(math.isclose(length, 6) for length in lengths)

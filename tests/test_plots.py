@@ -34,10 +34,10 @@ def test_learning_curves_have_a_panel_per_metric_in_rows_of_four():
 
 def test_a_confusion_matrix_only_for_class_targets():
     counted = np.array([[3, 1], [0, 4]])
-    png = plots._matrix_png(np.array([0, 1, 1]), 2, None, ["cat", "dog"], counted=counted)
+    png = plots.matrix_png(np.array([0, 1, 1]), 2, None, ["cat", "dog"], counted=counted)
     assert _size(png) == (round(110 * (2.5 + 0.9)),) * 2 and _has(png, BLUES[-1])
-    assert plots._matrix_png(np.array([0.3, 1.7]), 1, None, None) is None  # a regression
-    predicted = plots._matrix_png(np.array([0, 1, 2, 2]), 3, lambda: np.eye(3)[[0, 1, 1, 2]], None)
+    assert plots.matrix_png(np.array([0.3, 1.7]), 1, None, None) is None  # a regression
+    predicted = plots.matrix_png(np.array([0, 1, 2, 2]), 3, lambda: np.eye(3)[[0, 1, 1, 2]], None)
     assert _has(predicted, BLUES[-1]) and _has(predicted, BLUES[0])
 
 
@@ -56,7 +56,7 @@ import numpy as np
 from specc.runners import plots
 assert plots.learning_curves({"loss": [1.0, 0.5], "val_loss": [1.2, 0.7]})
 assert plots.overlaid_curves({"a": {"loss": [1.0]}, "b": {"loss": [2.0]}})
-assert plots._matrix_png(np.array([0, 1]), 2, None, None, counted=np.eye(2, dtype=int))
+assert plots.matrix_png(np.array([0, 1]), 2, None, None, counted=np.eye(2, dtype=int))
 """, heavy=("matplotlib", "PIL.Image", "tensorflow"))
     assert out.returncode == 0, out.stderr
     assert heavy == ["PIL.Image"]

@@ -104,7 +104,7 @@ class Pen:
     def line(self, points, width: float = 1.5, dashed: bool = False) -> None:
         if len(points) < 2:
             return
-        for run in _dashes(points, 6, 4) if dashed else [points]:
+        for run in dashes(points, 6, 4) if dashed else [points]:
             self.draw.line(self._xy(run), fill=255, width=round(2 * width), joint="curve")
 
     def dot(self, xy, radius: float) -> None:
@@ -120,21 +120,21 @@ def png(image) -> bytes:
     return buf.getvalue()
 
 
-def _dashes(points, on: float, off: float) -> list[list]:
+def dashes(points, on: float, off: float) -> list[list]:
     """The parts of the polyline ``points`` a dash pattern of ``on`` and ``off`` lengths draws."""
-    runs, run, left, drawing = [], [points[0]], on, True
+    runs, run, left, inked = [], [points[0]], on, True
     for (x0, y0), (x1, y1) in zip(points, points[1:]):
         length, done = math.hypot(x1 - x0, y1 - y0), 0.0
         while length - done > left:
             done += left
             at = (x0 + (x1 - x0) * done / length, y0 + (y1 - y0) * done / length)
-            if drawing:
+            if inked:
                 runs.append([*run, at])
-            run, drawing = [at], not drawing
-            left = on if drawing else off
+            run, inked = [at], not inked
+            left = on if inked else off
         left -= length - done
         run.append((x1, y1))
-    if drawing and len(run) > 1:
+    if inked and len(run) > 1:
         runs.append(run)
     return runs
 

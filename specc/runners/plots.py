@@ -56,7 +56,7 @@ def confusion_matrix(model, arrays, batch_size: int = 32, counted=None) -> bytes
             x = batches(x, None, batch_size, keras.backend.backend())
         return model.predict(x, verbose=0)
 
-    return _matrix_png(arrays.y_test, units, predict, arrays.classes, counted=counted)
+    return matrix_png(arrays.y_test, units, predict, arrays.classes, counted=counted)
 
 
 def confusion_matrices(model, arrays, batch_size: int = 32) -> dict[str, bytes]:
@@ -87,7 +87,7 @@ def confusion_matrices(model, arrays, batch_size: int = 32) -> dict[str, bytes]:
         if len(shapes[name]) != 2:
             continue
         own = classes.get(name) if isinstance(classes, dict) else None
-        png = _matrix_png(arrays.y_test[name], shapes[name][-1], lambda name=name: predict_all()[name], own, name)
+        png = matrix_png(arrays.y_test[name], shapes[name][-1], lambda name=name: predict_all()[name], own, name)
         if png:
             found[name] = png
     return found
@@ -105,10 +105,12 @@ def is_class_target(y, units: int) -> bool:
     return not (units == 1 and y.dtype.kind == "f" and y.ndim == 1 and not np.isin(y, (0.0, 1.0)).all())
 
 
-def _matrix_png(y, units: int, predict, classes, output: str | None = None, counted=None) -> bytes | None:
+def matrix_png(y, units: int, predict, classes, output: str | None = None, counted=None) -> bytes | None:
     """The confusion matrix of targets ``y`` against ``predict()`` (called only for class targets), or the
     matrix ``counted`` already."""
     import numpy as np
+
+    from .drawing import count_matrix
 
     if not is_class_target(y, units):
         return None
@@ -120,8 +122,6 @@ def _matrix_png(y, units: int, predict, classes, output: str | None = None, coun
         pred = class_ids(predict(), units)
         matrix = np.zeros((n, n), dtype=int)
         np.add.at(matrix, (true, pred), 1)
-
-    from .drawing import count_matrix
 
     labels = list(classes) if classes is not None and len(classes) == n else [str(i) for i in range(n)]
     title = f"{output + ': ' if output else ''}test accuracy {np.trace(matrix) / max(1, matrix.sum()):.3f}"
