@@ -979,7 +979,10 @@ def track(
 
 
 def main() -> None:
+    from .runners.backend import claim_process
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    claim_process()  # one command, then exit: Keras's import need not be garbage-collected
     try:
         app(prog_name="specc")
     finally:

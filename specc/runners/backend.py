@@ -9,8 +9,11 @@ for the duration of those calls only; set SPECC_DEBUG=1 to see them.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
+
+_own_process = False  # set by claim_process(): the process is specc's command line
 
 
 @contextlib.contextmanager
@@ -49,12 +52,37 @@ def configure_device(device: str = "auto") -> None:
             raise RunError(f"--device gpu: no GPU is visible to the {keras.backend.backend()} backend")
 
 
+def claim_process() -> None:
+    """Called by `specc`'s entry point, whose process runs one command and exits: from then on, importing Keras
+    pauses the garbage collector and freezes what the import built (``collector_paused``)."""
+    global _own_process
+    _own_process = True
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Importing TensorFlow builds about half a million objects that live as long as the process, and the garbage
+    collector makes about eight full passes over them while it does: 1.5 s of CPU in an import of 5-7 s
+    (docs/performance.md). In specc's own process the collector is paused for the import and what the import
+    built is frozen after it (``gc.freeze``), so that no later pass visits it either; the import leaves about 4,000
+    objects of cyclic garbage, which stay. A notebook's or a script's process is left as it is."""
+    if not _own_process or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.freeze()
+
+
 def import_keras():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "keras" in sys.modules:
         return sys.modules["keras"]
     log_timing(event="keras_import")
-    with native_stderr_muted():
+    with native_stderr_muted(), collector_paused():
         import keras
 
         if keras.backend.backend() == "tensorflow":
