@@ -1,7 +1,7 @@
 """Charts drawn with Pillow for the run directory: panels of line series and a count matrix, as PNG bytes.
 
-matplotlib drew them before, in 0.25-0.7 s and 10 MB at the very end of a run, when its memory is highest
-(docs/performance.md); this draws the same charts in a few hundredths of a second and a few MB. Text, grids and
+matplotlib drew them before, in 0.23-0.56 s and 9-11 MB at the very end of a run, when its memory is highest
+(docs/performance.md); this draws the same charts in a few hundredths of a second and about 5 MB. Text, grids and
 the matrix's cells are drawn at the image's size; lines and dots on a mask at twice the size, halved, so they
 come out smooth.
 Sizes are in pixels at 110 dpi, as the matplotlib figures were.
@@ -82,7 +82,7 @@ class Canvas:
     @contextmanager
     def smooth(self, box, colour):
         """A pen for lines and dots in ``colour`` inside ``box``: drawn on a mask at twice the size, halved, then
-        painted, so their edges are smooth, for an eighth of the memory of the whole image drawn twice as large."""
+        painted, so their edges are smooth, for a quarter of the memory of the whole image drawn twice as large."""
         from PIL import Image, ImageDraw
 
         x0, y0, x1, y1 = (round(v) for v in box)

@@ -8,11 +8,17 @@ from pathlib import Path
 from .files import atomic_write_bytes
 
 
+def metric_names(history: dict) -> list[str]:
+    """The names a history has a panel for: each metric once (its `val_` twin goes in the same panel), not the
+    learning rate."""
+    return [k for k in history if not k.startswith("val_") and k != "learning_rate"]
+
+
 def learning_curves(history: dict) -> bytes | None:
     """A panel per metric: training and validation by epoch (rows of four panels for several outputs)."""
     from .drawing import COLOURS, Series, line_panels
 
-    names = [k for k in history if not k.startswith("val_") and k != "learning_rate"]
+    names = metric_names(history)
     if not names or not history[names[0]]:
         return None
     panels = []
@@ -151,7 +157,7 @@ def overlaid_curves(histories: dict[str, dict]) -> bytes | None:
 
     names: dict[str, None] = {}
     for history in histories.values():
-        names.update(dict.fromkeys(k for k in history if not k.startswith("val_") and k != "learning_rate"))
+        names.update(dict.fromkeys(metric_names(history)))
     if not names:
         return None
     panels = []
