@@ -299,6 +299,18 @@ def test_input_count_error_is_justified_by_keras(kind, count, keras_call):
         keras_call(keras.Input((3, 4)))
 
 
+@pytest.mark.parametrize("text", [
+    "specc: 1\nlayers:\n  - type: UpSampling3D\n    inputs: []\n",
+    "specc: 1\nlayers:\n  - {type: Dense, units: 3, input_shape: [4]}\n  - {type: Dense, units: 2, inputs: []}\n",
+])
+def test_an_empty_inputs_list_is_an_input_count_error_at_its_place(text):
+    """Found by test_fuzz: `inputs: []` reached the shape pass, which crashed on a layer with no input."""
+    result = check_text(text, "empty.yaml")
+    assert [d.code for d in result.errors] == ["E204"]
+    assert result.errors[0].message.endswith("takes exactly 1 input. Received: none")
+    assert result.errors[0].path.endswith("].inputs")
+
+
 def test_deliberately_stricter_than_keras():
     """Where specc refuses what Keras accepts, on purpose. A change on either side shows here."""
     # Dense on a 4-D input is not refused: Keras applies it to the last axis, position by position, and

@@ -100,10 +100,11 @@ def build_graph(spec: Spec, doc: Document, prefix: tuple = ()) -> tuple[Graph | 
                     errors.append(doc.error("E201", f"inputs must name a layer of this model. Received: {ref!r}",
                                             loc + sub, help=_suggest(ref, names, errors)))
         lo, hi = layer.n_inputs
-        if declared and not lo <= len(declared) <= hi:
+        if (declared or layer.inputs is not None) and not lo <= len(declared) <= hi:  # `inputs: []` counts too
             want = f"exactly {lo}" if lo == hi else f"{lo} to {hi}"
+            received = f"{len(declared)} ({', '.join(declared)})" if declared else "none"
             errors.append(doc.error("E204", f"{layer.kind()} takes {want} input{'' if hi == 1 else 's'}. Received: "
-                                    f"{len(declared)} ({', '.join(declared)})", loc + ("inputs",)))
+                                    f"{received}", loc + ("inputs",)))
         after = ()
         if isinstance(layer, Shared):
             if layer.layer not in known:
