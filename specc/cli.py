@@ -982,7 +982,7 @@ def main() -> None:
     from .runners.backend import claim_process
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    claim_process()  # one command, then exit: Keras's import need not be garbage-collected
+    claim_process()  # one command, then exit: Keras's import makes no full garbage collection
     try:
         app(prog_name="specc")
     finally:
