@@ -35,6 +35,8 @@ def test_every_example_spec_is_accepted(path):
         "specc: 1\nlayers: [{type: Dense, units: 2, input_dim: 2}]\ncompile: {loss: msee}\n",  # unknown loss
         "specc: 1\nlayers: [{type: Dense, units: 2, input_dim: 2}]\ncompile: {loss: mse, optimizer: {type: Adam, lr: 1}}\n",
         "specc: 1\nlayers: [{type: Dense, units: 2, input_dim: 2}]\ntrain: {shuffle: yes}\n",
+        "specc: 1\nseed: -1\nlayers: [{type: Dense, units: 2, input_dim: 2}]\n",  # NumPy's seeds: 0 to 2**32 - 1
+        "specc: 1\nseed: 4294967296\nlayers: [{type: Dense, units: 2, input_dim: 2}]\n",
     ],
 )
 def test_schema_rejects_what_the_checker_rejects(text):

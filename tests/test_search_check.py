@@ -78,6 +78,20 @@ def test_grid_needs_values_it_can_list():
     assert "give 'compile.optimizer.learning_rate' a step or choices" in result.errors[0].message
 
 
+@pytest.mark.parametrize("space, points", [
+    ("vars.width: {type: int, low: 1, high: 100000000000}", "100,000,000,000"),
+    ("compile.optimizer.learning_rate: {type: float, low: 0.0, high: 1, step: 1.0e-300}", "about 1e+300"),
+])
+def test_a_grid_is_counted_before_it_is_listed(space, points):
+    """A huge range is refused by its size at once, without building the list (which ran out of memory or hung)."""
+    result = check(f"""  sampler: grid
+  space:
+    {space}
+""")
+    assert [e[0] for e in errors(result)] == ["E102"]
+    assert f"the grid has {points} points (at most 100,000)" in result.errors[0].message
+
+
 def test_keys_that_name_nothing_are_reported_with_did_you_mean():
     result = check("""  objective: {metric: val_acuracy}
   space:

@@ -54,7 +54,8 @@ class Spec(BaseModel):
         None, description="Model name; defaults to the file name."
     )
     description: str | None = None
-    seed: int | None = Field(None, description="One seed for weights, shuffling and dropout: repeatable runs.")
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = Field(
+        None, description="One seed for weights, shuffling and dropout: repeatable runs (0 to 4294967295, as NumPy's).")
     vars: Vars | None = Field(None, description="Variables: `${name}` in any value stands for the variable's value "
                               "(see docs/graphs.md#variables). Set one from the command line with --set vars.NAME=V.")
     include: list[Include] | None = Field(

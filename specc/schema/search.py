@@ -87,6 +87,9 @@ class IntRange(_Model):
         _check_range(self.low, self.high, None if self.step == 1 else self.step, self.log)
         return self
 
+    def grid_size(self) -> int:
+        return len(range(self.low, self.high + 1, self.step))
+
     def grid(self) -> list:
         return list(range(self.low, self.high + 1, self.step))
 
@@ -107,11 +110,15 @@ class FloatRange(_Model):
         _check_range(self.low, self.high, self.step, self.log)
         return self
 
-    def grid(self) -> list | None:
+    def grid_size(self) -> int | None:
+        """How many values ``grid`` lists, counted without listing them (a tiny step makes billions)."""
         if self.step is None:
             return None
-        n = int(math.floor((self.high - self.low) / self.step + 1e-9))
-        return [round(self.low + i * self.step, 12) for i in range(n + 1)]
+        return int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
+
+    def grid(self) -> list | None:
+        size = self.grid_size()
+        return None if size is None else [round(self.low + i * self.step, 12) for i in range(size)]
 
 
 Param = lazy_union(_Model, by_type(Categorical, IntRange, FloatRange))
@@ -121,7 +128,8 @@ class Sampler(_Model):
     """How Optuna picks the next point: every point of a grid, at random, or TPE (learns from the trials)."""
 
     type: Literal["grid", "random", "tpe"] = "tpe"
-    seed: int | None = Field(None, description="The sampler's seed; defaults to the spec's `seed`.")
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = Field(
+        None, description="The sampler's seed (0 to 4294967295); defaults to the spec's `seed`.")
     n_startup_trials: Annotated[int, Field(ge=0)] | None = Field(
         None, description="TPE only: random trials before it models the objective (Optuna's default 10).")
 
@@ -171,13 +179,14 @@ class Search(_Model):
         if self.sampler.type != "grid":
             return self
         size = 1
-        for key, param in self.space.items():
-            values = param.choices if isinstance(param, Categorical) else param.grid()
-            if values is None:
+        for key, param in self.space.items():  # counted, not listed: a range can hold billions of points
+            count = len(param.choices) if isinstance(param, Categorical) else param.grid_size()
+            if count is None:
                 raise ValueError(f"the grid sampler needs values it can list: give '{key}' a step or choices")
-            size *= len(values)
+            size *= count
         if size > GRID_MAX_POINTS:
-            raise ValueError(f"the grid has {size:,} points (at most {GRID_MAX_POINTS:,}); use sampler tpe or random")
+            shown = f"{size:,}" if size < 10**15 else f"about {float(size):.0e}"
+            raise ValueError(f"the grid has {shown} points (at most {GRID_MAX_POINTS:,}); use sampler tpe or random")
         return self
 
     def grid_space(self) -> dict[str, list] | None:
