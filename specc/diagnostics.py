@@ -81,7 +81,7 @@ _CODES = (
     Code("E202", "no-input-shape", "The model's input shape is not given."),
     Code("E203", "misplaced-input-shape", "`input_shape`/`input_dim` given on a layer that is not a model input."),
     Code("E204", "arity", "A layer received the wrong number of inputs."),
-    Code("E205", "unknown-output", "`outputs` names a layer that does not exist."),
+    Code("E205", "unknown-output", "`outputs` (of the model or of a block) names a layer that does not exist."),
     Code("E206", "cycle", "Layers (or models) feed each other in a loop."),
     Code("E207", "unknown-model", "A Model layer names no entry of `models:`."),
     Code("E208", "saved-model", "A Model layer's saved model cannot be read or expressed."),

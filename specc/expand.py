@@ -503,6 +503,13 @@ class _Expander:
             taken.add(own)
             names.append(own)
         output_local = (outputs or [names[-1]])[0]
+        if output_local not in names:
+            error = doc.error("E205", f"outputs must name a layer of this block. Received: {output_local!r}",
+                              path + ("outputs", 0), help=did_you_mean(str(output_local), names) or
+                              f"they are: {', '.join(names)}")
+            if error not in self.errors:  # once, however often the block is used
+                self.errors.append(error)
+            raise _Stop
         for own in names:
             local[own] = out_name if (out_name and own == output_local) else f"{prefix}_{own}"
         refs = {**dict(zip(definition["inputs"], actual)), **local}

@@ -167,6 +167,24 @@ def test_a_block_whose_output_is_not_its_last_layer_feeds_the_next_layer(project
     assert result.info["heads_aux"].shape == (None, 5)
 
 
+def test_a_block_output_that_names_none_of_its_layers_is_one_error_at_its_place():
+    """It was a KeyError traceback in every command that checks the spec."""
+    result = check_text(textwrap.dedent("""\
+        specc: 1
+        blocks:
+          head:
+            outputs: [logits]
+            layers:
+              - {type: Dense, units: 2, name: dense_out}
+        layers:
+          - {type: Input, shape: [3]}
+          - {type: Block, block: head}
+          - {type: Block, block: head}
+        """))
+    assert [(d.code, d.span.line, d.span.col, d.message, d.help) for d in result.errors] == [
+        ("E205", 4, 15, "outputs must name a layer of this block. Received: 'logits'", "they are: dense_out")]
+
+
 def test_plain_specs_skip_expansion():
     from specc.expand import needs_expansion
     from specc.loader import load_text
