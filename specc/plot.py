@@ -140,8 +140,8 @@ def _args(layer, limit: int = 4) -> list[str]:
         value = getattr(layer, key)
         if value is None:
             continue
-        if key == "layer":
-            out.append(_inner(value))
+        if key == "layer":  # a wrapped layer, or the name of the layer a Shared one reuses
+            out.append(f"of {value}" if isinstance(value, str) else _inner(value))
         elif key == "return_sequences":
             if value:
                 out.append("return_sequences")

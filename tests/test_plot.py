@@ -134,6 +134,16 @@ def test_collapsing_stops_at_branches_outputs_and_different_arguments():
     assert d.boxes[1].lines[1] == "Dense × 3"
 
 
+@pytest.mark.parametrize("suffix", [".mmd", ".svg", ".png"])
+def test_a_shared_layer_is_drawn_with_the_layer_it_reuses(suffix):
+    """A Shared layer's `layer` is a name, not a wrapped layer: every format crashed on it (so did `report`)."""
+    result = check_text("specc: 1\nlayers:\n  - {type: Input, shape: [4], name: a}\n"
+                        "  - {type: Dense, units: 4, name: t}\n  - {type: Shared, layer: t, name: t2}\n")
+    assert result.ok, [d.message for d in result.errors]
+    assert plot.build_diagram(result).boxes[-1].lines[1:3] == ["Shared", "of t"]
+    assert plot.render(result, suffix)
+
+
 def test_mermaid_labels_are_escaped(tmp_path):
     spec = tmp_path / "odd.yaml"
     spec.write_text('specc: 1\nname: \'a "quoted" <b>name</b> & #1\'\nlayers:\n'
