@@ -66,7 +66,9 @@ def load(source: Source | IO[str] | IO[bytes], overrides: Iterable[str] = (), *,
     overrides = list(overrides)
     if isinstance(source, str) and "\n" not in source and source.lstrip().startswith(("specc:", "{")):
         source += "\n"  # a one-line spec, not a file name
-    result = _check(source, overrides, name)
+    from .check import require_model
+
+    result = require_model(_check(source, overrides, name))
     if not result.ok:
         from .render import spec_error
 

@@ -40,6 +40,7 @@ class CheckResult(Findings):
     submodels: dict[str, SubModelInfo] = field(default_factory=dict)  # what `type: Model` nodes call
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # layer -> the block uses it came from
     source: Document | None = None  # the document as loaded, before expansion (what `search:` keys point into)
+    library: bool = False  # a file of blocks/models/vars for `include:`, checked as one: no model to build
 
     @property
     def base(self) -> Path:
@@ -99,7 +100,8 @@ def _extends_pass(result: CheckResult) -> bool:
 
 
 def _expand_pass(result: CheckResult) -> bool:
-    if is_library(result.doc.data):  # blocks/models/vars for `include:`, checked as far as they can be unused
+    if is_library((result.source or result.doc).data):  # blocks/models/vars for `include:` (not a spec that
+        result.library = True                           # extends one), checked as far as they can be unused
         result.diagnostics += check_library(result.doc)
         return False
     if not needs_expansion(result.doc):
@@ -176,6 +178,16 @@ def check_loaded(doc: Document | None, errors: list[Diagnostic], file: str, *, o
             return CheckResult(file=file, doc=doc, diagnostics=errors)
     apply_all(doc, overrides)
     return check_document(doc, errors, budget)
+
+
+def require_model(result: CheckResult) -> CheckResult:
+    """``result``, with an error if it is a block library: for the commands that need a model (all but
+    `validate`, which checks a library as one)."""
+    if result.library and result.ok:
+        result.diagnostics.append(result.doc.error(
+            "E101", "this file is a library of blocks, models or variables for `include:`, not a model spec: "
+            "it has no `specc:` and `layers:`", help="include it from a spec to use what it defines"))
+    return result
 
 
 def check_text(text: str, path: str = "<string>", location: Path | None = None) -> CheckResult:

@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .check import CheckResult, check_text
+from .check import CheckResult, check_text, require_model
 from .layers.base import GRAPH_FIELDS, fmt_shape
 from .overrides import flatten
 
@@ -139,9 +139,9 @@ def check_source(ref: str) -> CheckResult:
 
     text, name = read_source(ref)
     if Path(name).is_file():
-        return check_text(text, name, Path(name))
+        return require_model(check_text(text, name, Path(name)))
     # REV:PATH: paths in the spec (its base, includes) start from PATH's folder in the working tree
-    return check_text(text, name, Path(name.split(":", 1)[1]) if ":" in name else None)
+    return require_model(check_text(text, name, Path(name.split(":", 1)[1]) if ":" in name else None))
 
 
 # -- rendering ------------------------------------------------------------------

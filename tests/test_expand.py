@@ -203,6 +203,24 @@ def test_validate_checks_a_block_library_as_a_library(project, cli):
     assert bad.returncode == 1 and ":3:13: error[E102]: layers must be a list" in bad.stdout
 
 
+@pytest.mark.parametrize("command, code", [("summary", 1), ("build", 1), ("plot", 1), ("diff", 2)])
+def test_a_block_library_is_refused_where_a_model_is_needed(project, cli, command, code):
+    """They crashed with a traceback (the library has no graph to summarize, draw or build)."""
+    lib = project / "lib" / "blocks.yaml"
+    args = {"build": [lib, "-o", project / "m.keras"], "plot": [lib, "-o", project / "m.svg"],
+            "diff": [lib, lib]}.get(command, [lib])
+    out = cli(command, *args)
+    assert out.returncode == code, out.stdout + out.stderr
+    assert "error[E101]: this file is a library of blocks, models or variables for `include:`" in out.stderr
+    assert "Traceback" not in out.stderr and not (project / "m.keras").exists() and not (project / "m.svg").exists()
+
+
+def test_a_spec_that_only_extends_a_library_is_no_library_itself(project):
+    child = write(project, "child.yaml", "extends: lib/blocks.yaml\n")
+    result = check_file(child)
+    assert not result.library and {d.code for d in result.errors} == {"E101"}
+
+
 def test_plots_group_each_block_use(tmp_path):
     from specc.plot import build_diagram, layout, to_mermaid, to_svg
 
