@@ -425,7 +425,9 @@ def schema(output: Path | None = typer.Option(None, "--output", "-o", help="Writ
 
 def _unexpected(e: Exception, what: str) -> typer.Exit:
     """An error no runner turned into a message: one line, not a traceback (SPECC_DEBUG=1 shows it)."""
-    if os.environ.get("SPECC_DEBUG"):
+    from .runners.files import OutputError
+
+    if os.environ.get("SPECC_DEBUG") or isinstance(e, OutputError):  # OutputError: said by main in one line
         raise e
     message = " ".join(str(e).split())[:300]
     typer.echo(f"specc: error: {what} failed: {type(e).__name__}{': ' + message if message else ''} "
@@ -980,11 +982,15 @@ def track(
 
 def main() -> None:
     from .runners.backend import claim_process
+    from .runners.files import OutputError
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     claim_process()  # one command, then exit: Keras's import makes no full garbage collection
     try:
         app(prog_name="specc")
+    except OutputError as e:  # an output path that is a folder or lies under a file, from any command
+        typer.echo(f"specc: error: {e}", err=True)
+        raise SystemExit(EXIT_USAGE)
     finally:
         # Everything is written and closed by now. Exiting, the interpreter would run the garbage collector over
         # every object TensorFlow and Keras made, for a second or more after a training run, to free memory

@@ -106,3 +106,25 @@ def test_a_run_and_what_is_made_from_it_have_ordinary_modes(tmp_path):
             "learning_curves.png", "tensorboard", "validation", "state", "untrained.keras", "predictions.csv",
             "saved_model.pb", "variables", "model.tflite"} <= names, names
     assert wrong_modes(tmp_path, umask) == []
+
+
+@pytest.mark.parametrize("args, says", [
+    (["plot", "{spec}", "-o", "{tmp}/folder.svg"], "folder.svg is a folder; give a file name"),
+    (["schema", "-o", "{tmp}/folder.svg"], "folder.svg is a folder; give a file name"),
+    (["build", "{spec}", "-o", "{tmp}/folder.keras"], "folder.keras is a folder; give a file name"),
+    (["plot", "{spec}", "-o", "{tmp}/a-file/x.svg"], "a-file is a file, not a folder"),
+    (["build", "{spec}", "-o", "{tmp}/a-file/deeper/x.keras"], "a-file is a file, not a folder"),
+])
+def test_an_output_that_is_a_folder_or_under_a_file_is_one_line_and_nothing_written(tmp_path, args, says):
+    """They were IsADirectoryError and FileExistsError tracebacks in every command that writes a file."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(TINY)
+    (tmp_path / "folder.svg").mkdir()
+    (tmp_path / "folder.keras").mkdir()
+    (tmp_path / "a-file").write_text("kept\n")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    out = run_cli(*[a.format(spec=spec, tmp=tmp_path) for a in args])
+    assert out.returncode == 2 and out.stderr.startswith("specc: error: ") and len(out.stderr.splitlines()) == 1
+    assert says in out.stderr
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert (tmp_path / "a-file").read_text() == "kept\n"

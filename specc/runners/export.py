@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import RunError
+from .files import output_folder
 
 FORMATS = ("savedmodel", "tflite", "onnx")
 EXTRA = 'pip install "specc[export]"'
@@ -192,8 +193,7 @@ def export_run(run_dir: Path, fmt: str, out: Path, *, force: bool = False, atol:
     except Exception as e:  # noqa: BLE001
         raise RunError(f"the Keras model does not run on the parity inputs ({where}): {_first_line(e)}") from None
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.{secrets.token_hex(4)}.tmp"
+    tmp = output_folder(out, folder_ok=True) / f".{out.name}.{secrets.token_hex(4)}.tmp"
     try:
         try:
             if fmt == "savedmodel":

@@ -29,6 +29,26 @@ def current_umask() -> int:
     return mask
 
 
+class OutputError(Exception):
+    """An output path that cannot be a file: an existing folder, or a path under a file. A user's mistake, said
+    in one line before anything is written."""
+
+
+def output_folder(path: Path, folder_ok: bool = False) -> Path:
+    """The folder ``path`` goes in, made if missing; OutputError if ``path`` lies under a file, or is a folder
+    (unless ``folder_ok``: an output that is a folder itself, replaced whole)."""
+    path = Path(path)
+    if path.is_dir() and not folder_ok:
+        raise OutputError(f"{path} is a folder; give a file name")
+    for ancestor in path.parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise OutputError(f"{ancestor} is a file, not a folder: {path} cannot be written under it")
+            break
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.parent
+
+
 def write_mode(path: Path) -> int:
     """The permission bits an ordinary write of ``path`` gets: an existing file keeps its own, a new one 0666 less the umask."""
     try:
@@ -61,8 +81,7 @@ def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
     the end): a crash of the process still leaves the old or the new file whole; only a crash of the machine
     could lose the latest rewrite."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=output_folder(path))
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -88,8 +107,7 @@ def atomic_keras_save(model, path: Path, same_as: Path | None = None) -> None:
     """Save a .keras file via a temporary file in the same folder, then rename. ``same_as``: a .keras file saved
     from the model as it is now, copied instead (a model's save takes far longer than copying its file)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=output_folder(path))
     os.close(fd)
     try:
         if same_as is not None and Path(same_as).is_file():
