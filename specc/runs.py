@@ -196,8 +196,9 @@ def read_run(path: Path) -> Run:
     """One run directory; problems become notes, never exceptions."""
     run = Run(Path(path))
     info, problem = read_json(run.path / RUN_FILE)
-    if problem or not isinstance(info, dict):
-        run.notes.append(problem or "run.json is not a JSON object")
+    if problem or not isinstance(info, dict) or not info:
+        run.notes.append(problem or ("run.json is empty ({}): no run specc wrote" if info == {} else
+                                     "run.json is not a JSON object"))
         info = {}
     run.info = info
     if isinstance(info.get("trial"), dict):
@@ -225,7 +226,9 @@ class Sweep:
     @property
     def objective(self) -> dict:
         objective = self.info.get("objective") or self.results.get("objective")
-        return objective if isinstance(objective, dict) else {}
+        if not isinstance(objective, dict):
+            return {}
+        return {k: v for k, v in objective.items() if k not in ("metric", "direction") or isinstance(v, str)}
 
 
 def read_sweep(path: Path) -> Sweep:
@@ -238,7 +241,7 @@ def read_sweep(path: Path) -> Sweep:
     if not isinstance(results, dict):
         results = {}
     entries = {}
-    for entry in results.get("trials") or []:
+    for entry in results.get("trials") if isinstance(results.get("trials"), list) else []:
         if isinstance(entry, dict) and isinstance(entry.get("number"), int):
             entries[entry["number"]] = entry
     trials: list[Run] = []
@@ -249,7 +252,8 @@ def read_sweep(path: Path) -> Sweep:
             run = read_run(sub)
             run.sweep = path
             number = (run.trial or {}).get("number")
-            number = number if isinstance(number, int) else int(sub.name) if sub.name.isdigit() else None
+            number = number if isinstance(number, int) else \
+                int(sub.name) if sub.name.isascii() and sub.name.isdigit() else None
             run.trial = {**entries.get(number, {}), **(run.trial or {}), "number": number}
             seen.add(number)
             trials.append(run)
@@ -259,7 +263,7 @@ def read_sweep(path: Path) -> Sweep:
             if _text(entry.get("message")):
                 run.notes.append(entry["message"])
             trials.append(run)
-    trials.sort(key=lambda r: (r.trial or {}).get("number", 0))
+    trials.sort(key=lambda r: (r.trial or {}).get("number") if isinstance((r.trial or {}).get("number"), int) else -1)
     return Sweep(path, info if isinstance(info, dict) else {}, results, trials, notes)
 
 

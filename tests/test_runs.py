@@ -126,6 +126,27 @@ def test_a_sweep_lists_its_trials(tiny_runs, tmp_path):
     assert data["runs"][2]["notes"] == ["E301 learning_rate too large"]
 
 
+def test_damaged_sweeps_and_an_empty_run_json_are_notes_not_tracebacks(tiny_runs, tmp_path):
+    """Each of these crashed `specc runs` over the whole parent folder, or `report` and `compare`."""
+    root = tmp_path / "runs"
+    shutil.copytree(tiny_runs["a"], root / "good")
+    shutil.copytree(tiny_runs["b"], root / "odd" / "trials" / "\u00b2")  # '²'.isdigit() is True; int() refuses it
+    (root / "odd" / "sweep.json").write_text(json.dumps({"objective": {"metric": 5}}))
+    (root / "odd" / "results.json").write_text(json.dumps({"trials": 5}))
+    (root / "empty").mkdir()
+    (root / "empty" / "run.json").write_text("{}")
+    out = run_cli("runs", root, "-f", "json")
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    found = {r["run"].rsplit("/", 1)[-1]: r for r in json.loads(out.stdout)["runs"]}
+    assert found["good"]["status"] == "completed" and found["\u00b2"]["trial"]["number"] is None
+    assert found["empty"]["status"] == "broken" and found["empty"]["notes"] == ["run.json is empty ({}): no run specc wrote"]
+    report = run_cli("report", root / "odd", "-o", tmp_path / "odd.html")
+    assert report.returncode == 0 and "Traceback" not in report.stderr, report.stderr
+    for args in (["report", root / "empty", "-o", tmp_path / "empty.html"], ["compare", root / "good", root / "empty"]):
+        refused = run_cli(*args)
+        assert refused.returncode == 2 and refused.stderr.strip().endswith("run.json is empty ({}): no run specc wrote")
+
+
 def test_usage_errors(tiny_runs, tmp_path):
     for args, expected in ((["--status", "complete"], "did you mean 'completed'"),
                            (["-f", "yaml"], "unknown format"),
