@@ -166,7 +166,12 @@ def _reorder(node, model, depth: int, indent: int):
 
 
 def _layer_list(layers, indent: int) -> None:
-    """A list of layers: block style, each layer in flow style when it fits (see _reorder)."""
+    """A list of layers: block style, each layer in flow style when it fits (see _reorder). Anything else (a
+    `${variable}` that stands for the list) is left as it is."""
+    from ruamel.yaml.comments import CommentedSeq
+
+    if not isinstance(layers, CommentedSeq):
+        return
     for item in layers:
         _reorder(item, _model_for(Layer, item), 2, indent)
     layers.fa.set_block_style()
@@ -232,7 +237,28 @@ def format_file_text(text: str, path: str = "<string>") -> tuple[str | None, lis
     after, errors = load_text(new, path)
     if errors or after.data != before.data:
         raise FormatError(f"{path}: formatting would change the spec's meaning; please report this")
+    for line, comment in comments(text):
+        if comment not in new:  # ruamel drops a comment inside a flow collection that spans lines
+            raise FormatError(f"line {line}: formatting would drop the comment '{comment}' (inside a {{...}} or "
+                              f"[...] that spans lines); put it on a line of its own, then format again")
     return new, []
+
+
+def comments(text: str) -> list[tuple[int, str]]:
+    """The comments in YAML ``text``, with their line numbers: a ``#`` at a line's start or after a space, outside
+    quotes."""
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        quote = None
+        for i, ch in enumerate(line):
+            if quote:
+                quote = None if ch == quote else quote
+            elif ch in "'\"" and (i == 0 or line[i - 1] in " \t[{,:-"):
+                quote = ch
+            elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
+                found.append((number, line[i:].rstrip()))
+                break
+    return found
 
 
 # -- writing a spec given as data (`specc import`) ---------------------------------------------------

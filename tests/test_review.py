@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from conftest import ROOT, SPECS, run_cli
 
-from specc.fmt import format_file_text
+from specc.fmt import FormatError, comments, format_file_text
 from specc.loader import load_text
 
 MLP = (ROOT / "specs" / "digits_mlp.yaml").read_text()
@@ -119,3 +119,25 @@ def test_fmt_keeps_flow_collections_with_a_trailing_comment():
             "data:\n  source: {type: sklearn, name: digits}   # bundled\n  reshape: [8, 8, 1]   # images\n")
     new, diagnostics = format_file_text(text)
     assert diagnostics == [] and new == text
+
+
+def test_fmt_refuses_to_drop_a_comment_inside_a_flow_mapping_that_spans_lines(tmp_path):
+    """ruamel loses such a comment: fmt rewrote the file without it."""
+    text = "specc: 1\nlayers:\n  - {type: Dense, units: 2,   # keep me\n     input_dim: 3}\n"
+    with pytest.raises(FormatError, match="line 3: formatting would drop the comment '# keep me'"):
+        format_file_text(text)
+    p = tmp_path / "m.yaml"
+    p.write_text(text)
+    out = run_cli("fmt", p)
+    assert out.returncode == 1 and "would drop the comment" in out.stdout + out.stderr and p.read_text() == text
+
+
+def test_comments_are_found_outside_quotes_only():
+    text = '# top\nspecc: 1   # v\nname: "a # not one"\nx: \'it#s\'  # after\nurl: a#b\n'
+    assert comments(text) == [(1, "# top"), (2, "# v"), (4, "# after")]
+
+
+def test_fmt_leaves_layers_given_by_a_variable_as_they_are():
+    """`layers: "${stack}"` crashed fmt (a scalar where it expected the list)."""
+    text = 'specc: 1\nvars:\n  stack: [{type: Dense, units: 2, input_dim: 3}]\nlayers: "${stack}"\n'
+    assert format_file_text(text) == (text, [])
