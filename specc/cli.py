@@ -763,6 +763,8 @@ def predict(
     from .runners import RunError
     from .runners.predict import predict_run
 
+    if output.exists() and input.exists() and output.resolve() == input.resolve():
+        raise _usage(f"{output} is the input: write the predictions to another file")
     try:
         n = predict_run(run_dir, input, output)
     except RunError as e:

@@ -199,6 +199,11 @@ def test_predict_errors_are_clear(csv_run, tmp_path, monkeypatch):
     out = run_cli("predict", tmp_path, d / "test.csv", "-o", tmp_path / "out.csv")
     assert out.returncode == 1 and "not a complete run directory" in out.stderr
     assert "Traceback" not in out.stderr
+    inputs = tmp_path / "inputs.csv"  # predictions written over their own inputs: refused, the file kept
+    shutil.copy(d / "test.csv", inputs)
+    out = run_cli("predict", run, inputs, "-o", tmp_path / "." / "inputs.csv")
+    assert out.returncode == 2 and "is the input: write the predictions to another file" in out.stderr
+    assert inputs.read_bytes() == (d / "test.csv").read_bytes()
 
 
 # -- images ----------------------------------------------------------------------------
