@@ -122,6 +122,8 @@ _CODES = (
     Code("E415", "output-target", "The model's output cannot match the targets it is trained against: an "
          "autoencoder's output shape differs from its input's, or an output has fewer units than the data has "
          "classes."),
+    Code("E416", "unknown-monitor", "A training callback (`early_stopping`, `reduce_lr_on_plateau`, `checkpoint`) "
+         "monitors a quantity that training does not log."),
     # The search space (`search:`, specc tune).
     Code("E500", "search-key", "A `search.space` key names no value of the spec (or a variable it does not have)."),
     Code("E501", "search-value", "A value of the search space is refused by the field it sets (its type or range)."),

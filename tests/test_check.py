@@ -74,3 +74,24 @@ def test_checking_builds_only_the_layer_kinds_a_spec_uses():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["Dense", "Dropout", "Input"]
+
+
+def test_a_monitor_may_name_any_quantity_training_logs_per_output_too():
+    text = """specc: 1
+layers:
+  - {type: Input, shape: [4], name: x}
+  - {type: Dense, units: 3, activation: softmax, name: kind, inputs: x}
+  - {type: Dense, units: 1, name: size, inputs: x}
+outputs: [kind, size]
+compile:
+  optimizer: adam
+  loss: {kind: sparse_categorical_crossentropy, size: mse}
+  metrics: {kind: [accuracy], size: [mean_absolute_error]}
+train:
+  early_stopping: {monitor: val_kind_accuracy}
+  reduce_lr_on_plateau: {monitor: size_loss}
+  checkpoint: {monitor: val_loss}
+"""
+    assert check_text(text).ok, check_text(text).errors
+    wrong = check_text(text.replace("val_kind_accuracy", "val_accuracy"))
+    assert [(d.code, d.help) for d in wrong.errors] == [("E416", "did you mean 'val_kind_accuracy'?")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from ..diagnostics import Diagnostic, did_you_mean, format_path, short
+from ..diagnostics import Diagnostic, closest, did_you_mean, format_path, short
 from ..layers.base import fmt_shape
 from ..layers.core import Activation
 from ..loader import Document
@@ -115,6 +115,37 @@ def _output_loss(loss: Loss, output: str, graph: Graph, info: dict[str, NodeInfo
 
 # -- data arrays per model input and output --------------------------------------------------------
 MAPPED_SOURCES = ("npz", "npy")  # sources whose `x`/`y` may map input/output names to arrays
+
+
+def logged_quantities(spec: Spec, outputs: list[str]) -> list[str]:
+    """What training logs for ``spec``'s model with ``outputs``: the loss and each metric (per output for
+    several), and their `val_` twins."""
+    names = {"loss"}
+    if spec.compile is not None:
+        if len(outputs) == 1:
+            names |= set(spec.compile.metric_names(outputs[0]))
+        else:
+            for o in outputs:
+                names |= {f"{o}_loss", *(f"{o}_{m}" for m in spec.compile.metric_names(o))}
+    return sorted(names | {f"val_{n}" for n in names})
+
+
+def check_monitors(spec: Spec, graph: Graph, info: dict[str, NodeInfo], doc: Document) -> list[Diagnostic]:
+    """E416: a callback monitors a quantity that training does not log (Keras refuses it only after the run
+    directory exists)."""
+    if spec.compile is None:
+        return []
+    known = logged_quantities(spec, graph.outputs)
+    out = []
+    for key in ("early_stopping", "reduce_lr_on_plateau", "checkpoint"):
+        monitor = getattr(getattr(spec.train, key, None), "monitor", None)
+        if monitor is None or monitor in known:
+            continue
+        match = closest(monitor, known)
+        out.append(doc.error("E416", f"train.{key} monitors '{short(monitor)}', which training does not log",
+                             ("train", key, "monitor"),
+                             help=f"did you mean '{match}'?" if match else "training logs: " + ", ".join(known)))
+    return out
 
 
 def check_data_io(spec: Spec, graph: Graph, info: dict[str, NodeInfo], doc: Document) -> list[Diagnostic]:

@@ -24,6 +24,7 @@ from ..diagnostics import Diagnostic, closest, short
 from ..loader import Document
 from ..overrides import OverrideError, parse_key, set_value
 from ..schema.search import Categorical, Search
+from .checks import logged_quantities
 
 MAX_CHECKED_POINTS = 512
 _VALUE_CODES = ("E0", "E1")  # reading and schema: the value itself is wrong for its field
@@ -216,21 +217,13 @@ def objective_problem(doc: Document, result) -> Diagnostic | None:
     """E503: the objective names a quantity that training does not log."""
     spec = result.spec
     metric = spec.search.objective.metric
-    outputs = result.graph.outputs if result.graph is not None else []
-    names = {"loss"}
-    if spec.compile is not None:
-        if len(outputs) == 1:
-            names |= set(spec.compile.metric_names(outputs[0]))
-        else:
-            for o in outputs:
-                names |= {f"{o}_loss", *(f"{o}_{m}" for m in spec.compile.metric_names(o))}
-    known = names | {f"val_{n}" for n in names}
+    known = logged_quantities(spec, result.graph.outputs if result.graph is not None else [])
     if metric in known:
         return None
-    match = closest(metric, sorted(known))
+    match = closest(metric, known)
     return doc.error("E503", f"the objective '{short(metric)}' is not a quantity that training logs",
                      ("search", "objective", "metric"),
-                     help=f"did you mean '{match}'?" if match else "training logs: " + ", ".join(sorted(known)))
+                     help=f"did you mean '{match}'?" if match else "training logs: " + ", ".join(known))
 
 
 def check_search(result, check: Callable) -> list[Diagnostic]:
