@@ -246,6 +246,11 @@ def test_hostile_resume_state_is_refused_and_left_alone(trained, tmp_path):
     state = _interrupted_copy(run, tmp_path / "arrays")
     (tmp_path / "arrays" / state["arrays"]).write_bytes(b"PK\x03\x04 damaged")
     cases.append(("arrays", "cannot read the .npz file: a damaged zip archive"))
+    for name, change in (("history", {"history": {"loss": "abc"}}), ("counter", {"callbacks": {"best_checkpoint": "x"}}),
+                         ("negative", {"epochs_done": -1})):  # crashed the run, or trained extra epochs
+        state = _interrupted_copy(run, tmp_path / name)
+        (tmp_path / name / "state.json").write_text(json.dumps({**state, **change}))
+        cases.append((name, "state.json is not a specc state (fields missing or of the wrong kind)"))
     state = _interrupted_copy(run, tmp_path / "empty-model")
     (tmp_path / "empty-model" / state["model"]).write_bytes(b"")
     cases.append(("empty-model", "the state file is empty; the run cannot be resumed"))

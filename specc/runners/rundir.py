@@ -126,7 +126,7 @@ def read_resume_state(keras, run_dir: Path):
     try:
         epochs_done = int(state["epochs_done"])
         names = {key: state[key] for key in ("model", "arrays")}
-        if not isinstance(state.get("history", {}), dict) or not isinstance(state.get("callbacks", {}), dict):
+        if epochs_done < 0 or not _state_values(state):
             raise TypeError
     except (KeyError, TypeError, ValueError):
         raise RunError(f"{run_dir / 'state.json'} is not a specc state (fields missing or of the wrong kind); "
@@ -154,6 +154,30 @@ def read_resume_state(keras, run_dir: Path):
     state = load_state(run_dir)  # checked above; load_state restores the callbacks' infinities
     state["epochs_done"], state["saved_arrays"] = epochs_done, arrays
     return state, model
+
+
+def _number(value) -> bool:
+    """A number as state.json holds one (infinities and NaN as the strings Python writes them), or nothing."""
+    return value is None or value in ("inf", "-inf", "nan") or (isinstance(value, (int, float))
+                                                                and not isinstance(value, bool))
+
+
+def _state_values(state: dict) -> bool:
+    """Whether the history, the callbacks' counters and the best epoch in ``state`` are what specc writes:
+    numbers, in lists per logged quantity and in mappings per callback."""
+    history, callbacks = state.get("history", {}), state.get("callbacks", {})
+    if not isinstance(history, dict) or not isinstance(callbacks, dict):
+        return False
+    if not all(isinstance(v, list) and all(_number(x) for x in v) for v in history.values()):
+        return False
+    counters = [callbacks.get("best_checkpoint")]
+    for key in ("early_stopping", "reduce_lr_on_plateau"):
+        fields = callbacks.get(key, {})
+        if not isinstance(fields, dict):
+            return False
+        counters += fields.values()
+    return all(_number(v) for v in counters) and (state.get("best_epoch") is None or
+                                                   isinstance(state.get("best_epoch"), int))
 
 
 def record_failure(run_dir: Path, info: dict):
