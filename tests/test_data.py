@@ -94,6 +94,18 @@ def test_npz_missing_array_suggests_the_close_name(tmp_path):
     assert "features, labels" in message and "did you mean 'features'?" in message
 
 
+@pytest.mark.parametrize("x, says", [
+    (np.float32(3), "'x' holds a single value, not an array of samples"),  # was: TypeError: len() of unsized object
+    (np.ones((8, 4), complex), "'x' holds complex128 values, which no layer takes"),  # was: trained on the real part
+    (np.array(["2020-01-01"] * 8, "datetime64[D]"), "'x' holds datetime64[D] values"),  # was: trained on day numbers
+])
+def test_arrays_that_are_no_samples_are_refused(tmp_path, x, says):
+    np.savez(tmp_path / "d.npz", x=x, y=np.zeros(8 if x.ndim else (), int))
+    assert says in load_error(tmp_path, "  source: {type: npz, path: d.npz}\n")
+    np.save(tmp_path / "x.npy", x)
+    assert says.replace("'x' ", "") in load_error(tmp_path, "  source: {type: npy, x: x.npy}\n")
+
+
 @pytest.mark.parametrize("bad, where", [(np.nan, "sample"), (np.inf, "sample")])
 def test_nan_or_inf_features_are_refused(tmp_path, bad, where):
     x = np.ones((10, 4))

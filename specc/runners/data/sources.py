@@ -53,9 +53,22 @@ def read_npz(path: Path, x_name: str, y_name: str | None, *, fallback_single: bo
         raise
     except Exception as e:  # numpy's zip and header readers raise many kinds, with bytes of the file in them
         raise RunError(failure(path, e, ".npz")) from None
+    for name, a in ((x_name, x), (y_name, y)):
+        if a is not None and (problem := array_problem(a)):
+            raise RunError(f"{path}: '{name}' {problem}")
     if y is not None and len(x) != len(y):
         raise RunError(f"{path}: '{x_name}' has {len(x)} samples but '{y_name}' has {len(y)}")
     return Raw(x, y, str(path))
+
+
+def array_problem(a) -> str | None:
+    """Why the array ``a`` cannot be samples: a single value, or values no model trains on (complex numbers,
+    dates and times, raw records)."""
+    if a.ndim == 0:
+        return "holds a single value, not an array of samples"
+    if a.dtype.kind in "cmMV":
+        return f"holds {a.dtype} values, which no layer takes; convert them to numbers first"
+    return None
 
 
 def read_npy(path: Path):
@@ -67,8 +80,8 @@ def read_npy(path: Path):
         a = np.load(path, mmap_mode="r", allow_pickle=False)
     except Exception as e:  # numpy's header reader quotes the file's bytes: say what is wrong, not what is there
         raise RunError(failure(path, e, ".npy")) from None
-    if not hasattr(a, "shape") or a.ndim == 0:
-        raise RunError(f"{path}: holds a single value, not an array of samples")
+    if problem := array_problem(a):
+        raise RunError(f"{path}: {problem}")
     return a
 
 
