@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .analysis.budget import check_budget
-from .analysis.checks import check_data_io, check_lint, check_loss, check_monitors
+from .analysis.checks import check_class_weight, check_data_io, check_lint, check_loss, check_monitors
 from .analysis.graph import Graph, build_graph
 from .analysis.reuse import Resolver, SubModelInfo
 from .analysis.shapes import NodeInfo, infer_shapes, totals
@@ -87,6 +87,7 @@ def _model_pass(result: CheckResult) -> bool:
     result.diagnostics += check_loss(*args)
     result.diagnostics += check_data_io(*args)
     result.diagnostics += check_monitors(*args)
+    result.diagnostics += check_class_weight(*args)
     result.diagnostics += check_lint(*args)
     result.diagnostics += check_budget(*args, overrides=result.budget)
     return True

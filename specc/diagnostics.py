@@ -124,6 +124,8 @@ _CODES = (
          "classes."),
     Code("E416", "unknown-monitor", "A training callback (`early_stopping`, `reduce_lr_on_plateau`, `checkpoint`) "
          "monitors a quantity that training does not log."),
+    Code("E417", "class-weight-count", "`train.class_weight` gives another number of weights than the model has "
+         "classes (its output units; two for one sigmoid unit)."),
     # The search space (`search:`, specc tune).
     Code("E500", "search-key", "A `search.space` key names no value of the spec (or a variable it does not have)."),
     Code("E501", "search-value", "A value of the search space is refused by the field it sets (its type or range)."),

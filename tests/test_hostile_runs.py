@@ -201,15 +201,33 @@ def test_resume_of_a_finished_run_changes_nothing(trained):
     assert digest(run) == before
 
 
-@pytest.mark.slow
-def test_a_failure_after_the_run_directory_exists_is_recorded(tmp_path):
+def test_class_weights_that_do_not_fit_are_refused_before_the_run_directory(tmp_path):
     write_data(tmp_path / "blobs.npz")
     spec = write_spec(tmp_path)
     out = run_cli("train", spec, "--run-dir", tmp_path / "run", "-q", "--set", "train.class_weight=[1.0, 2.0]")
-    refused(out, "train.class_weight gives 2 weight(s), but the labels have 3 classes")
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "error[E417]: train.class_weight gives 2 weight(s), but the model has 3 classes" in out.stderr
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_a_failure_after_the_run_directory_exists_is_recorded(tmp_path):
+    import keras
+
+    from specc.check import check_file
+    from specc.runners.train import train_run
+
+    class Failing(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise ValueError("the disk went away")
+
+    write_data(tmp_path / "blobs.npz")
+    spec = write_spec(tmp_path)
+    with pytest.raises(ValueError, match="the disk went away"):
+        train_run(check_file(spec), spec, tmp_path / "run", quiet=True, device="cpu", callbacks=[Failing()])
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["status"] == "failed"
-    assert info["error"].startswith("train.class_weight gives 2 weight(s)") and info["ended"]
+    assert info["error"] == "ValueError: the disk went away" and info["ended"]
 
 
 # -- resume state --------------------------------------------------------------------------------------------------

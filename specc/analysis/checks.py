@@ -148,6 +148,20 @@ def check_monitors(spec: Spec, graph: Graph, info: dict[str, NodeInfo], doc: Doc
     return out
 
 
+def check_class_weight(spec: Spec, graph: Graph, info: dict[str, NodeInfo], doc: Document) -> list[Diagnostic]:
+    """E417: one weight per class of the model's single output (two for one sigmoid unit)."""
+    weights = spec.train.class_weight
+    if not isinstance(weights, list) or len(graph.outputs) != 1:
+        return []
+    shape = info[graph.outputs[0]].shape
+    units = shape[-1] if len(shape) == 2 and isinstance(shape[-1], int) else None
+    if units is None or len(weights) == max(units, 2):
+        return []
+    return [doc.error("E417", f"train.class_weight gives {len(weights)} weight(s), but the model has {max(units, 2)} "
+                              f"classes ('{graph.outputs[0]}' has {units} unit(s))", ("train", "class_weight"),
+                      help="give one weight per class, in the order of the class ids")]
+
+
 def check_data_io(spec: Spec, graph: Graph, info: dict[str, NodeInfo], doc: Document) -> list[Diagnostic]:
     """The data gives one array per model input and per output: `x`/`y` mappings name the model's inputs and
     outputs, and a model with several of either reads a source that can hold several arrays."""

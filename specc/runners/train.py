@@ -225,6 +225,7 @@ class _Training:
                                                                           self.train.validation_split)
         if n_samples(self.x_train) == 0:
             raise RunError(f"{arrays.description}: no training samples left after the test and validation splits")
+        self.class_weight = _class_weight(self.train, self.y_train)  # a mismatch is said before the run directory
 
     def build(self) -> None:
         """A new model (and its spec.yaml), or the resumed run's model and state, compiled for this device."""
@@ -362,7 +363,7 @@ class _Training:
                 self.model.fit(data, epochs=train.epochs, initial_epoch=self.first_epoch, verbose=0,
                                callbacks=callbacks, validation_data=validation,
                                validation_batch_size=validation_batch, shuffle=False,  # the pipeline shuffles
-                               class_weight=_class_weight(train, self.y_train), **fit_kw)
+                               class_weight=self.class_weight, **fit_kw)
             except KeyboardInterrupt:  # a second Ctrl-C: stop immediately
                 ctx.interrupted = ctx.interrupted or 2
         if worker is not None:  # multi-worker: evaluate, plot and save on one device

@@ -52,7 +52,8 @@ class Train(_Model):
         0.1, description="Fraction of the training data held out for validation (the last part, as in Keras)."
     )
     shuffle: bool = Field(True, description="Shuffle the training data every epoch (in an order fixed by the seed).")
-    class_weight: Union[list[Annotated[float, Field(ge=0)]], Literal["balanced"], None] = Field(
+    class_weight: Union[Annotated[list[Annotated[float, Field(ge=0)]], Field(min_length=1)], Literal["balanced"],
+                        None] = Field(
         None, description="Loss weight per class id, or `balanced` (inversely proportional to class frequency)."
     )
     early_stopping: Union[EarlyStopping, bool, None] = Field(
