@@ -189,6 +189,17 @@ def test_csv_non_numeric_feature_names_line_and_column(tmp_path):
         tmp_path, "  source: {type: csv, path: d.csv, label: kind}\n")
 
 
+def test_data_classes_are_distinct_and_each_has_samples(tmp_path):
+    """A duplicate trained a model with two outputs for one class; an absent class, one that never saw an example."""
+    np.savez(tmp_path / "d.npz", x=np.ones((12, 4)), y=np.arange(12) % 3)
+    duplicate = check_text(spec("  source: {type: npz, path: d.npz}\n  classes: [0, 1, \"0\"]\n"))
+    assert [(d.code, d.path, d.message) for d in duplicate.errors] == [
+        ("E102", "data.classes", "classes lists '0' twice")]
+    message = load_error(tmp_path, "  source: {type: npz, path: d.npz}\n  classes: [0, a, 2]\n")
+    assert message.endswith("d.npz: data.classes lists 'a', but no sample has that label (the labels are: 0, 1, 2)")
+    assert load(tmp_path, "  source: {type: npz, path: d.npz}\n  classes: [2, 0]\n").classes == ["2", "0"]
+
+
 def test_csv_test_source_labels_must_be_training_classes(tmp_path):
     write_csv(tmp_path / "train.csv", ["a", "b", "c", "d", "kind"], blob_rows())
     write_csv(tmp_path / "test.csv", ["a", "b", "c", "d", "kind"], blob_rows(n=6, names=("cat", "dgo", "eel")))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..layers.base import by_type, lazy_union
 
@@ -197,6 +197,16 @@ class Data(_Model):
     classes: list[Union[int, str]] | None = Field(
         None, min_length=1, description="Keep only the samples of these classes (labels as the source gives them) "
         "and number them 0, 1, ... in this order: e.g. [5, 6, 7, 8, 9] trains on the digits 5-9 as classes 0-4.")
+
+    @field_validator("classes")
+    @classmethod
+    def _distinct(cls, value):
+        seen = set()
+        for v in value or []:
+            if str(v) in seen:  # labels are matched as text: 0 and "0" are one class
+                raise ValueError(f"classes lists {v!r} twice")
+            seen.add(str(v))
+        return value
 
     @model_validator(mode="after")
     def _consistent(self):
