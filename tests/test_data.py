@@ -200,6 +200,18 @@ def test_data_classes_are_distinct_and_each_has_samples(tmp_path):
     assert load(tmp_path, "  source: {type: npz, path: d.npz}\n  classes: [2, 0]\n").classes == ["2", "0"]
 
 
+def test_csv_with_an_unclosed_quote_or_a_name_twice_is_refused(tmp_path):
+    """An unclosed quote swallowed the lines after it into one field: samples lost without a word."""
+    (tmp_path / "q.csv").write_text('a,b,y\n1,2,0\n3,"4,1\n5,6,0\n7,8,1\n')
+    assert load_error(tmp_path, "  source: {type: csv, path: q.csv, label: y}\n",
+                      layers="  - {type: Dense, units: 2, activation: softmax, input_dim: 2}").endswith(
+        "q.csv: not a valid CSV file (a quote is opened and never closed; line 5)")
+    (tmp_path / "t.csv").write_text("a,a,y\n1,2,0\n3,4,1\n")
+    assert "t.csv: the header names the column 'a' twice" in load_error(
+        tmp_path, "  source: {type: csv, path: t.csv, label: y}\n",
+        layers="  - {type: Dense, units: 2, activation: softmax, input_dim: 2}")
+
+
 def test_csv_test_source_labels_must_be_training_classes(tmp_path):
     write_csv(tmp_path / "train.csv", ["a", "b", "c", "d", "kind"], blob_rows())
     write_csv(tmp_path / "test.csv", ["a", "b", "c", "d", "kind"], blob_rows(n=6, names=("cat", "dgo", "eel")))

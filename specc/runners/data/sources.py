@@ -118,6 +118,10 @@ def read_csv(path: Path, *, label, features, delimiter: str = ",", header: bool 
     if names is None:
         names = [str(i) for i in range(width)]
     quote = may_quote(path, spec_folder)  # a file outside the project: say where, never what it holds
+    twice = [n for i, n in enumerate(names) if n and n in names[:i]] if header else []
+    if twice:  # which of them would a name pick?
+        what = f"the column '{twice[0]}'" if quote else "a column (a file outside the project: its header is not shown)"
+        raise RunError(f"{path}: the header names {what} twice; give each column its own name")
 
     def index(column, role) -> int | None:
         if isinstance(column, int):
@@ -163,8 +167,8 @@ def _csv_rows(path: Path, delimiter: str, header: bool) -> tuple[list[str] | Non
     check_data_file(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f, delimiter=delimiter)
-            rows = []
+            reader = csv.reader(f, delimiter=delimiter, strict=True)  # an unclosed quote is an error, not a
+            rows = []                                                  # field that swallows the lines after it
             names = None
             for row in reader:
                 if not row or all(not cell.strip() for cell in row):
@@ -176,7 +180,8 @@ def _csv_rows(path: Path, delimiter: str, header: bool) -> tuple[list[str] | Non
     except UnicodeDecodeError as e:
         raise RunError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     except csv.Error as e:
-        raise RunError(f"{path}: not a valid CSV file ({e})") from None
+        why = "a quote is opened and never closed" if "unexpected end of data" in str(e) else str(e)
+        raise RunError(f"{path}: not a valid CSV file ({why}; line {reader.line_num})") from None
     except OSError as e:
         raise RunError(f"{path}: cannot read ({e.strerror})") from None
     return names, rows
