@@ -334,6 +334,11 @@ def test_unreadable_image_and_missing_folder(tmp_path):
     assert f"{tmp_path / 'img' / 'circle' / 'broken.png'}: not a readable image" in load_error(
         tmp_path, data, layers=layers)
     assert "images folder not found" in load_error(tmp_path, data.replace("img", "nope"), layers=layers)
+    (tmp_path / "img" / "circle" / "broken.png").unlink()
+    (tmp_path / "img" / "triangle").mkdir()  # a class without one example: trained as a class all the same
+    assert load_error(tmp_path, data, layers=layers).endswith(
+        "img: the class folder 'triangle' holds no images (.png, .jpg, .jpeg, .bmp, .gif files); add some or "
+        "remove the folder")
 
 
 def test_text_vocabulary_is_adapted_on_the_training_split_only(tmp_path):

@@ -286,6 +286,10 @@ def folder_source(path: Path, suffixes, what: str):
     if not files:
         raise RunError(f"{path}: no {what} found (looked for {', '.join(suffixes)} files in "
                        f"{', '.join(f.name for f in folders)})")
+    empty = [f.name for f in folders if f.name not in set(labels)]
+    if empty:  # a class the model would learn to predict without one example of it
+        raise RunError(f"{path}: the class folder '{empty[0]}' holds no {what} ({', '.join(suffixes)} files); "
+                       f"add some or remove the folder")
     return files, np.asarray(labels, dtype=object), [f.name for f in folders]
 
 
