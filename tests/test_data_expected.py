@@ -77,6 +77,9 @@ def test_npy_files_per_input_and_output(tmp_path):
     for name, shape in (("f", (20, 6)), ("s", (20, 5, 3)), ("z", (20,))):
         np.save(tmp_path / f"{name}.npy", np.ones(shape, "float32"))
     assert error_lines(result, tmp_path)[0] == f"data file not found: {tmp_path / 'k.npy'}"
+    (tmp_path / "k.npy").mkdir()  # was "not found" too
+    assert error_lines(result, tmp_path)[0] == f"data file {tmp_path / 'k.npy'} is a folder, not a file"
+    (tmp_path / "k.npy").rmdir()
     np.save(tmp_path / "k.npy", np.array(["b", "a", "c", "a"] * 5))
     arrays = load_arrays(result, tmp_path, 0)
     assert arrays.x_train["steps"].shape[1:] == (5, 3)

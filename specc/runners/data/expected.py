@@ -142,5 +142,7 @@ def check_data_files(result: CheckResult, base: Path) -> None:
             if (path.is_dir() if folder else path.is_file()):
                 continue
             what = ("images" if isinstance(source, ImagesSource) else "texts") + " folder" if folder else "data file"
+            found = "is a file, not a folder" if folder and path.exists() else \
+                "is a folder, not a file" if not folder and path.is_dir() else None
             lines = describe(result, source)
-            raise RunError("\n  ".join([f"{what} not found: {path}", *lines]))
+            raise RunError("\n  ".join([f"{what} {path} {found}" if found else f"{what} not found: {path}", *lines]))
