@@ -63,6 +63,8 @@ def read_source(ref: str, cwd: Path | None = None) -> tuple[str, str]:
         if out.returncode == 0:
             return out.stdout.decode("utf-8", errors="replace"), ref
         raise DiffSourceError(f"{ref}: {out.stderr.decode(errors='replace').strip() or 'not found in git'}")
+    if path.is_dir():
+        raise DiffSourceError(f"{ref}: a folder, not a spec file")
     raise DiffSourceError(f"{ref}: no such file (use REV:PATH for a git revision)")
 
 

@@ -60,6 +60,8 @@ def test_diff_of_invalid_spec_is_trouble(tmp_path):
     bad.write_text("specc: 1\nlayers: [{type: Dense}]\n")
     out = run_cli("diff", bad, ROOT / "specs" / "lstm.yaml")
     assert out.returncode == 2 and "error[E" in out.stderr
+    folder = run_cli("diff", ROOT / "specs" / "lstm.yaml", tmp_path)  # was "no such file"
+    assert folder.returncode == 2 and f"{tmp_path}: a folder, not a spec file" in folder.stderr
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.name)
