@@ -95,3 +95,12 @@ train:
     assert check_text(text).ok, check_text(text).errors
     wrong = check_text(text.replace("val_kind_accuracy", "val_accuracy"))
     assert [(d.code, d.help) for d in wrong.errors] == [("E416", "did you mean 'val_kind_accuracy'?")]
+
+
+@pytest.mark.parametrize("value, hint", [
+    ('"10"', "remove the quotes to write a number"),
+    ("1_0", "YAML 1.2 numbers have no underscores: write 10"),  # was: remove the quotes (there were none)
+])
+def test_a_number_written_as_text_gets_the_hint_that_fits(value, hint):
+    result = check_text(f"specc: 1\nlayers:\n  - {{type: Dense, units: {value}, input_dim: 3}}\n")
+    assert [(d.code, d.help) for d in result.errors] == [("E102", hint)]

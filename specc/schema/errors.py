@@ -535,6 +535,8 @@ def _type_hint(kind: str, value: Any) -> str | None:
     if kind == "bool_type" and isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n"):
         return "YAML 1.2 booleans are only true and false"
     if kind in ("int_type", "float_type", "union_type") and isinstance(value, str) and _number(value):
+        if "_" in value:  # Python reads 1_000; YAML 1.2 reads it as text
+            return f"YAML 1.2 numbers have no underscores: write {value.replace('_', '')}"
         return "remove the quotes to write a number"
     if kind == "int_type" and isinstance(value, float):
         if math.isfinite(value) and value.is_integer():
