@@ -111,6 +111,9 @@ def failure(path: Path, e: BaseException, kind: str) -> str:
         reason = "it does not fit in memory"
     elif isinstance(e, OSError) and e.strerror:
         reason = e.strerror
+    elif isinstance(e, ValueError) and "allow_pickle" in str(e):  # NumPy's own words; nothing of the file in them
+        reason = ("it holds Python objects (an array of dtype object), which specc does not load: loading them "
+                  "would run code from the file; save numbers or strings")
     else:
         reason = f"not a valid {kind} file ({type(e).__name__}: corrupt, truncated or another format)"
     return f"{path}: cannot read the {kind} file: {reason}"

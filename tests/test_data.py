@@ -200,6 +200,12 @@ def test_data_classes_are_distinct_and_each_has_samples(tmp_path):
     assert load(tmp_path, "  source: {type: npz, path: d.npz}\n  classes: [2, 0]\n").classes == ["2", "0"]
 
 
+def test_an_array_of_python_objects_is_named_as_such_not_as_a_damaged_file(tmp_path):
+    np.savez(tmp_path / "d.npz", x=np.array([{"a": 1}] * 4, dtype=object), y=np.zeros(4, int))
+    assert "cannot read the .npz file: it holds Python objects (an array of dtype object)" in load_error(
+        tmp_path, "  source: {type: npz, path: d.npz}\n")
+
+
 def test_csv_with_an_unclosed_quote_or_a_name_twice_is_refused(tmp_path):
     """An unclosed quote swallowed the lines after it into one field: samples lost without a word."""
     (tmp_path / "q.csv").write_text('a,b,y\n1,2,0\n3,"4,1\n5,6,0\n7,8,1\n')
