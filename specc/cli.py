@@ -342,7 +342,8 @@ def plot(
 @app.command()
 def init(
     template: str | None = typer.Argument(None, help="Template name (see --list).", autocompletion=template_names),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Where to write the spec."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Where to write the spec (with specc.schema.json "
+                                        "beside it, for editors: docs/editors.md)."),
     list_: bool = typer.Option(False, "--list", help="List the templates."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ):
