@@ -102,8 +102,9 @@ def _extends_pass(result: CheckResult) -> bool:
 
 
 def _expand_pass(result: CheckResult) -> bool:
-    if is_library((result.source or result.doc).data):  # blocks/models/vars for `include:` (not a spec that
-        result.library = True                           # extends one), checked as far as they can be unused
+    written = (result.source or result.doc).data  # as written: a spec that only `extends:` a library is no library
+    if is_library(written):  # blocks/models/vars for `include:`, checked as far as they can be unused
+        result.library = True
         result.diagnostics += check_library(result.doc)
         return False
     if not needs_expansion(result.doc):

@@ -40,7 +40,8 @@ def keep_classes(raw: Raw, classes: list, role: str) -> None:
     shown = ", ".join(sorted(set(keys))[:20])
     if not len(rows):
         raise RunError(f"{raw.where}: no {role} sample has a label in data.classes (the labels are: {shown})")
-    absent = [c for c in classes if str(c) not in set(keys)] if role == "training" else []
+    present = set(keys)
+    absent = [c for c in classes if str(c) not in present] if role == "training" else []
     if absent:  # a class the model would be trained to predict without a single example of it
         raise RunError(f"{raw.where}: data.classes lists {', '.join(map(repr, absent))}, but no sample has that "
                        f"label (the labels are: {shown})")

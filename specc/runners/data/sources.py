@@ -167,8 +167,9 @@ def _csv_rows(path: Path, delimiter: str, header: bool) -> tuple[list[str] | Non
     check_data_file(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f, delimiter=delimiter, strict=True)  # an unclosed quote is an error, not a
-            rows = []                                                  # field that swallows the lines after it
+            # strict: an unclosed quote is an error, not a field that swallows every line after it
+            reader = csv.reader(f, delimiter=delimiter, strict=True)
+            rows = []
             names = None
             for row in reader:
                 if not row or all(not cell.strip() for cell in row):
@@ -286,7 +287,8 @@ def folder_source(path: Path, suffixes, what: str):
     if not files:
         raise RunError(f"{path}: no {what} found (looked for {', '.join(suffixes)} files in "
                        f"{', '.join(f.name for f in folders)})")
-    empty = [f.name for f in folders if f.name not in set(labels)]
+    seen = set(labels)
+    empty = [f.name for f in folders if f.name not in seen]
     if empty:  # a class the model would learn to predict without one example of it
         raise RunError(f"{path}: the class folder '{empty[0]}' holds no {what} ({', '.join(suffixes)} files); "
                        f"add some or remove the folder")
