@@ -18,6 +18,7 @@ import io
 import json
 import math
 import re
+from collections import Counter
 from typing import get_args
 
 from pydantic import BaseModel
@@ -237,8 +238,10 @@ def format_file_text(text: str, path: str = "<string>") -> tuple[str | None, lis
     after, errors = load_text(new, path)
     if errors or after.data != before.data:
         raise FormatError(f"{path}: formatting would change the spec's meaning; please report this")
-    for line, comment in comments(text):
-        if comment not in new:  # ruamel drops a comment inside a flow collection that spans lines
+    kept = Counter(comment for _, comment in comments(new))
+    for line, comment in comments(text):  # ruamel drops a comment inside a flow collection that spans lines
+        kept[comment] -= 1
+        if kept[comment] < 0:
             raise FormatError(f"line {line}: formatting would drop the comment '{comment}' (inside a {{...}} or "
                               f"[...] that spans lines); put it on a line of its own, then format again")
     return new, []

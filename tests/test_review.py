@@ -128,6 +128,9 @@ def test_fmt_refuses_to_drop_a_comment_inside_a_flow_mapping_that_spans_lines(tm
     text = "specc: 1\nlayers:\n  - {type: Dense, units: 2,   # keep me\n     input_dim: 3}\n"
     with pytest.raises(FormatError, match="line 3: formatting would drop the comment '# keep me'"):
         format_file_text(text)
+    twice = text.replace("specc: 1\n", "specc: 1  # keep me\n")  # the same words kept elsewhere do not count
+    with pytest.raises(FormatError, match="formatting would drop the comment '# keep me'"):
+        format_file_text(twice)
     p = tmp_path / "m.yaml"
     p.write_text(text)
     out = run_cli("fmt", p)

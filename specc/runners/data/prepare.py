@@ -37,18 +37,22 @@ def keep_classes(raw: Raw, classes: list, role: str) -> None:
     index = {str(c): i for i, c in enumerate(classes)}
     keys = [str(v.item() if hasattr(v, "item") else v) for v in values]
     rows = np.array([i for i, k in enumerate(keys) if k in index], dtype="int64")
-    shown = ", ".join(sorted(set(keys))[:20])
-    if not len(rows):
-        raise RunError(f"{raw.where}: no {role} sample has a label in data.classes (the labels are: {shown})")
     present = set(keys)
+    if not len(rows):
+        raise RunError(f"{raw.where}: no {role} sample has a label in data.classes (the labels are: "
+                       f"{_first_labels(present)})")
     absent = [c for c in classes if str(c) not in present] if role == "training" else []
     if absent:  # a class the model would be trained to predict without a single example of it
         raise RunError(f"{raw.where}: data.classes lists {', '.join(map(repr, absent))}, but no sample has that "
-                       f"label (the labels are: {shown})")
+                       f"label (the labels are: {_first_labels(present)})")
     raw.x = raw.x.subset(rows) if isinstance(raw.x, Lazy) else raw.x[rows]
     raw.y = np.array([index[keys[i]] for i in rows], dtype="int64")
     raw.label_text = None
     raw.classes = [str(c) for c in classes]
+
+
+def _first_labels(labels: set) -> str:
+    return ", ".join(sorted(labels)[:20])
 
 
 def encode_classes(raw: Raw, classes: list | None, names: bool, role: str):
