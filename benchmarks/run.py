@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from specc.runners.backend import OPTIONAL_PACKAGES
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -51,6 +53,9 @@ RECURRENT = {"bilstm"}
 # variant -> (specc's arguments, the hand-written twin's arguments it is compared with)
 VARIANTS = {
     "float32": ([], ["--precision", "float32"]),
+    # specc against a twin that also keeps Keras's import from loading the optional packages specc leaves out
+    # (specc.runners.backend.OPTIONAL_PACKAGES): what specc itself adds, with that saving on both sides
+    "lean": ([], ["--precision", "float32", "--without", ",".join(OPTIONAL_PACKAGES)]),
     "mixed": (["--set", "train.precision=mixed_bfloat16"], ["--precision", "mixed_bfloat16"]),
     "fast": (["--fast"], ["--precision", "mixed_bfloat16"]),
 }

@@ -5,6 +5,10 @@ Keras Sequential API, trains with `model.fit(x, y, validation_split=..., shuffle
 on the test split and saves the model: a well-kept training script, without specc.
 
     python benchmarks/twins.py NAME DATA.npz OUT_DIR [--epochs N] [--precision mixed_bfloat16] [--lstm scan]
+                               [--without sklearn,pandas]
+
+``--without`` marks those packages as missing before Keras's import, so that Keras and TensorFlow do without
+them, as on a machine where they are not installed.
 
 With SPECC_TIMINGS=FILE it records the same wall-clock events as specc (Keras's import started and ended,
 the first step, each epoch).
@@ -76,6 +80,9 @@ def main(argv):
     epochs = int(argv[argv.index("--epochs") + 1])
     precision = argv[argv.index("--precision") + 1] if "--precision" in argv else "float32"
     lstm = argv[argv.index("--lstm") + 1] if "--lstm" in argv else "auto"
+    for package in argv[argv.index("--without") + 1].split(",") if "--without" in argv else []:
+        if package != os.environ.get("KERAS_BACKEND"):  # Keras's JAX backend needs JAX
+            sys.modules[package] = None  # `import package` raises ImportError from here on
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     timings = os.environ.get("SPECC_TIMINGS")
 

@@ -54,7 +54,8 @@ def configure_device(device: str = "auto") -> None:
 
 def claim_process() -> None:
     """Called by `specc`'s entry point, whose process runs one command and exits: from then on, importing Keras
-    makes no full garbage collection and freezes what the import built (``young_collections_only``)."""
+    makes no full garbage collection and freezes what the import built (``young_collections_only``), and leaves
+    out the optional packages it would load for features no specc command uses (``unused_packages_left_out``)."""
     global _own_process
     _own_process = True
 
@@ -79,12 +80,65 @@ def young_collections_only():
         gc.freeze()
 
 
+# Installed packages that Keras's and TensorFlow's imports load when they can, for features no specc command uses.
+# With all of them installed (scikit-learn comes with specc's train extra, JAX with its distributed one) they cost
+# about 2 s of a 4 s `import keras` and 250 MB of memory (docs/performance.md).
+OPTIONAL_PACKAGES = {
+    "sklearn": "Keras's scikit-learn estimator wrappers",
+    "pandas": "DataFrames given to Keras's fit()",
+    "matplotlib": "keras.visualization's image galleries",
+    "IPython": "showing a .keras file's contents in a notebook",
+    "scipy": "sparse matrices given to TensorFlow's own Keras 2",
+    "jax": "TF Lite's conversion of JAX functions and Keras's Orbax checkpoints (kept on Keras's JAX backend)",
+}
+
+
+class _LeftOut:
+    """An import finder that answers "not installed" to an import of an ``OPTIONAL_PACKAGES`` package made by
+    Keras's or TensorFlow's own modules; every other import (specc's, a data loader's on another thread, one
+    package's of another) goes on as usual."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name not in OPTIONAL_PACKAGES or name == "jax" and _keras_backend() in (None, "jax"):
+            return None
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
+            frame = frame.f_back
+        importer = frame.f_globals.get("__name__", "") if frame is not None else ""
+        if importer.partition(".")[0] in ("keras", "tensorflow"):
+            raise ModuleNotFoundError(f"No module named {name!r} (left out by specc)", name=name)
+        return None
+
+
+def _keras_backend() -> str | None:
+    """The backend Keras has chosen, once the import has read its configuration (None before)."""
+    config = sys.modules.get("keras.src.backend.config")
+    return config.backend() if config is not None and hasattr(config, "backend") else None
+
+
+@contextlib.contextmanager
+def unused_packages_left_out():
+    """In specc's own process, Keras's import without the packages it only loads for features no specc command uses
+    (``OPTIONAL_PACKAGES``): each is optional to Keras and TensorFlow, which take its absence as they would on a
+    machine without it. Those already imported stay as they are, and any of them can be imported afterwards."""
+    if not _own_process:
+        yield
+        return
+    finder = _LeftOut()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+
+
 def import_keras():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "keras" in sys.modules:
         return sys.modules["keras"]
     log_timing(event="keras_import")
-    with native_stderr_muted(), young_collections_only():
+    with native_stderr_muted(), young_collections_only(), unused_packages_left_out():
         import keras
 
         if keras.backend.backend() == "tensorflow":
