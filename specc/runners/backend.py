@@ -81,8 +81,8 @@ def young_collections_only():
 
 
 # Installed packages that Keras's and TensorFlow's imports load when they can, for features no specc command uses.
-# With all of them installed (scikit-learn comes with specc's train extra, JAX with its distributed one) they cost
-# about 2 s of a 4 s `import keras` and 250 MB of memory (docs/performance.md).
+# With all of them installed (scikit-learn and matplotlib come with specc's train extra, the others with the dev
+# extra) they cost about 2 s of a 4 s `import keras` and 250 MB of memory (docs/performance.md).
 OPTIONAL_PACKAGES = {
     "sklearn": "Keras's scikit-learn estimator wrappers",
     "pandas": "DataFrames given to Keras's fit()",
