@@ -189,6 +189,14 @@ def test_csv_non_numeric_feature_names_line_and_column(tmp_path):
         tmp_path, "  source: {type: csv, path: d.csv, label: kind}\n")
 
 
+@pytest.mark.parametrize("delimiter", ['"\\n"', '"\\r"', "'\"'"])
+def test_csv_delimiter_that_ends_rows_or_quotes_is_refused_by_the_checker(delimiter):
+    """A newline as the delimiter read each row as one field, then reported the header as a missing column."""
+    result = check_text(spec(f"  source: {{type: csv, path: d.csv, label: kind, delimiter: {delimiter}}}\n"))
+    assert [(d.code, d.path) for d in result.errors] == [("E102", "data.source.delimiter")]
+    assert "it ends a row or quotes a field" in result.errors[0].message
+
+
 def test_data_classes_are_distinct_and_each_has_samples(tmp_path):
     """A duplicate trained a model with two outputs for one class; an absent class, one that never saw an example."""
     np.savez(tmp_path / "d.npz", x=np.ones((12, 4)), y=np.arange(12) % 3)

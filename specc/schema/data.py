@@ -77,6 +77,13 @@ class CsvSource(_Model):
     delimiter: str = Field(",", min_length=1, max_length=1, description="The field separator.")
     header: bool = Field(True, description="The first row names the columns; without it, use column indexes.")
 
+    @field_validator("delimiter")
+    @classmethod
+    def _delimiter(cls, value: str) -> str:
+        if value in ('"', "\n", "\r"):
+            raise ValueError(f"the delimiter cannot be {value!r}: it ends a row or quotes a field")
+        return value
+
     @model_validator(mode="after")
     def _columns(self):
         if not self.header:
