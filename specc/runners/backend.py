@@ -82,7 +82,8 @@ def young_collections_only():
 
 # Installed packages that Keras's and TensorFlow's imports load when they can, for features no specc command uses.
 # With all of them installed (scikit-learn and matplotlib come with specc's train extra, the others with the dev
-# extra) they cost about 2 s of a 4 s `import keras` and 250 MB of memory (docs/performance.md).
+# extra) they cost about 2 s of a 4 s `import keras` and 250 MB of memory (docs/performance.md). None of them is a
+# dependency of Keras or TensorFlow, which import them only inside `try: ... except ImportError`.
 OPTIONAL_PACKAGES = {
     "sklearn": "Keras's scikit-learn estimator wrappers",
     "pandas": "DataFrames given to Keras's fit()",
