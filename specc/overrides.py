@@ -6,6 +6,7 @@ Keys are dotted paths with list indexes or layer names:
     compile.optimizer.learning_rate=3e-4
     layers[2].units=128          (the third layer)
     layers.encoder.units=32      (the layer named `encoder`)
+    layers.dense_1.units=32      (an unnamed layer, by the name Keras gives it, as `specc summary` shows)
 
 Values are YAML 1.2 flow values read by specc's own loader: numbers (`1e-3`), `true`/`false`, `null`,
 strings, lists (`[64, 64]`) and mappings (`{type: SGD, momentum: 0.9}`). A short form on the way is
@@ -89,12 +90,7 @@ def set_value(doc: Document, key: str, value) -> tuple:
     for i, part in enumerate(parts[:-1]):
         nxt = parts[i + 1]
         if isinstance(node, list) and isinstance(part, str):  # a layer by name
-            index = next((j for j, item in enumerate(node) if isinstance(item, dict) and item.get("name") == part), None)
-            if index is None:
-                names = [item.get("name") for item in node if isinstance(item, dict) and item.get("name")]
-                raise OverrideError(f"no layer named '{part}' in {'.'.join(map(str, path))} "
-                                    f"(named layers: {', '.join(names) or 'none'})")
-            part = index
+            part = _layer_index(node, part, path)
         if isinstance(node, list):
             if not isinstance(part, int) or not -len(node) <= part < len(node):
                 raise OverrideError(f"{key}: index {part} is out of range ({len(node)} items)")
@@ -126,6 +122,29 @@ def set_value(doc: Document, key: str, value) -> tuple:
     else:
         raise OverrideError(f"{key}: '{'.'.join(map(str, path))}' is not a mapping")
     return tuple(path)
+
+
+def _layer_index(layers: list, name: str, path: list) -> int:
+    """The index of the layer called ``name``: its own `name:`, or else the name Keras gives it (dense, dense_1, ...,
+    as `specc summary` shows), known here when every item is a plain layer (no block or repeat, nothing given by a
+    variable) so that the list is built as it stands."""
+    from .layers.base import snake, unique_name  # the spec models: not for `specc runs`, which reads keys only
+
+    names = [item.get("name") if isinstance(item, dict) else None for item in layers]
+    if name in names:
+        return names.index(name)
+    plain = all(isinstance(item, dict) and isinstance(item.get("type"), str) and "${" not in item["type"]
+                and item["type"] != "Block" and "repeat" not in item for item in layers)
+    if plain:
+        taken, tried = {n for n in names if isinstance(n, str)}, {}
+        given = [n if isinstance(n, str) else unique_name(snake(item["type"]), taken, tried)
+                 for n, item in zip(names, layers)]
+        if name in given:
+            return given.index(name)
+    where = ".".join(map(str, path))
+    raise OverrideError(f"no layer named '{name}' in {where} (named layers: "
+                        f"{', '.join(n for n in names if isinstance(n, str)) or 'none'}); a layer without a name "
+                        f"is also set by its index: {where}[0], {where}[1], ...")
 
 
 def _canonical_type(name: str) -> str:

@@ -52,7 +52,8 @@ def test_values_are_yaml_and_layers_are_found_by_index_or_name():
 
 @pytest.mark.parametrize("assignment, message", [
     ("train.epochs", "expected KEY=VALUE"),
-    ("layers.nope.units=3", "no layer named 'nope' in layers (named layers: hidden)"),
+    ("layers.nope.units=3", "no layer named 'nope' in layers (named layers: hidden); a layer without a name is also "
+                            "set by its index: layers[0], layers[1], ..."),
     ("layers[5].units=3", "index 5 is out of range (2 items)"),
     ("layers.units=3", "'units' names a key of a list"),
     ("train.epochs=[1", "cannot read the value '[1'"),
@@ -62,6 +63,38 @@ def test_a_bad_assignment_says_what_is_wrong_and_which_it_was(assignment, messag
     with pytest.raises(OverrideError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")) as e:
         apply_all(document, ["train.epochs=3", assignment])
     assert e.value.assignment == assignment
+
+
+UNNAMED = """\
+specc: 1
+layers:
+  - {type: Dense, units: 8, input_dim: 4, name: dense_1}
+  - {type: Dense, units: 6}
+  - {type: Dropout, rate: 0.1}
+  - {type: Dense, units: 3, activation: softmax}
+compile: {optimizer: adam, loss: sparse_categorical_crossentropy}
+"""
+
+
+def test_an_unnamed_layer_is_set_by_the_name_keras_gives_it(tmp_path):
+    """The names `specc summary` shows (dense, dense_2 here, since the spec took dense_1 itself) work in `--set`."""
+    path = tmp_path / "spec.yaml"
+    path.write_text(UNNAMED)
+    names = list(check_file(path).info)
+    assert names[1:] == ["dense_1", "dense", "dropout", "dense_2"]
+    result = check_file(path, overrides=["layers.dense_2.units=7", "layers.dropout.rate=0.3", "layers.dense.units=5"])
+    assert result.ok, [d.message for d in result.errors]
+    assert [layer.model_dump(exclude_none=True).get("units") for layer in result.spec.layers] == [8, 5, None, 7]
+    assert result.spec.layers[2].rate == 0.3
+
+
+def test_a_list_with_blocks_is_not_named_for_set_but_its_indexes_work():
+    text = UNNAMED.replace("  - {type: Dropout, rate: 0.1}\n", "  - {type: Dropout, rate: 0.1, repeat: 2}\n")
+    document, _ = load_text(text, "spec.yaml")
+    with pytest.raises(OverrideError, match=r"no layer named 'dense_2'.*also set by its index"):
+        apply(document, "layers.dense_2.units=7")
+    apply(document, "layers[3].units=7")
+    assert document.data["layers"][3]["units"] == 7
 
 
 def test_check_file_applies_overrides_to_the_loaded_spec_never_to_the_file(tmp_path):
