@@ -7,6 +7,7 @@ never import TensorFlow or Keras (tests/test_imports.py proves it).
 
 from __future__ import annotations
 
+import errno
 import glob
 import json
 import os
@@ -362,12 +363,14 @@ def init(
 
         hint = did_you_mean(template, TEMPLATES)
         raise _usage(f"unknown template '{template}'" + (f"; {hint}" if hint else "") + " (see `specc init --list`)")
+    from .jsonschema import with_modeline
+    from .runners.files import atomic_write_bytes, atomic_write_text, output_folder
+
     extra = [output.parent / rel for rel in EXTRA_FILES.get(template, [])]
-    for path in [output, *extra]:
+    for path in [output, *extra]:  # every path can be written, before any is
+        output_folder(path)
         if path.exists() and not force:
             raise _usage(f"{path} exists (use --force to overwrite)")
-    from .jsonschema import with_modeline
-    from .runners.files import atomic_write_bytes, atomic_write_text
 
     for rel, path in zip(EXTRA_FILES.get(template, []), extra):
         atomic_write_bytes(path, template_file(rel))
@@ -824,10 +827,11 @@ def import_(
     """Turn a Keras model into a spec (no TensorFlow). Exit 1, writing nothing, if a spec cannot express it."""
     from .importer import ImportFailure
     from .importing import import_model
-    from .runners.files import atomic_write_text
+    from .runners.files import atomic_write_text, output_folder
 
     if output.suffix not in (".yaml", ".yml"):
         raise _usage("the output file must end in .yaml or .yml")
+    output_folder(output)  # before anything is written beside it
     if output.exists() and not force:
         raise _usage(f"{output} exists (use --force to overwrite)")
     try:
@@ -993,6 +997,11 @@ def main() -> None:
         app(prog_name="specc")
     except OutputError as e:  # an output path that is a folder or lies under a file, from any command
         typer.echo(f"specc: error: {e}", err=True)
+        raise SystemExit(EXIT_USAGE)
+    except OSError as e:  # a path given on the command line that no file system takes, wherever it is first used
+        if e.errno != errno.ENAMETOOLONG:
+            raise
+        typer.echo(f"specc: error: {e.filename}: {e.strerror}", err=True)
         raise SystemExit(EXIT_USAGE)
     finally:
         # Everything is written and closed by now. Exiting, the interpreter would run the garbage collector over

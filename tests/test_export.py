@@ -225,12 +225,18 @@ def test_run_dir_problems_are_one_line_errors_without_tensorflow(tmp_path):
     (unfinished / "run.json").write_text(json.dumps({"status": "interrupted"}))
     a_file = tmp_path / "model.keras"
     a_file.write_text("")
+    damaged = tmp_path / "damaged"  # a finished run whose model file is not a .keras archive: it said "not found"
+    damaged.mkdir()
+    (damaged / "spec.yaml").write_text(DIGITS)
+    (damaged / "run.json").write_text(json.dumps({"status": "completed"}))
+    (damaged / "model.keras").write_text("garbage\n")
     cases = [
         (tmp_path / "missing", "no such run directory"),
         (empty, "is not a run directory (no run.json, spec.yaml or model.keras)"),
         (a_file, "is not a run directory (a file"),
         (unfinished, "is an unfinished run (run.json status: interrupted): no model.keras yet; finish it with "
                      f"`specc train --resume {unfinished}`"),
+        (damaged, "model.keras: not a .keras file (not a zip archive"),
     ]
     for run, message in cases:
         result, stderr = _probe("export", run, "--format", "onnx", "-o", tmp_path / "out.onnx")

@@ -114,9 +114,16 @@ def test_a_run_and_what_is_made_from_it_have_ordinary_modes(tmp_path):
     (["build", "{spec}", "-o", "{tmp}/folder.keras"], "folder.keras is a folder; give a file name"),
     (["plot", "{spec}", "-o", "{tmp}/a-file/x.svg"], "a-file is a file, not a folder"),
     (["build", "{spec}", "-o", "{tmp}/a-file/deeper/x.keras"], "a-file is a file, not a folder"),
+    # init wrote the schema beside the spec first, over the user's own with --force, then refused the spec
+    (["init", "regression", "-o", "{tmp}/folder.svg", "--force"], "folder.svg is a folder; give a file name"),
+    # a name longer than the file system takes: OSError tracebacks from the first stat or the temporary file
+    (["schema", "-o", "{tmp}/" + "n" * 300 + ".json"], "File name too long"),
+    (["build", "{spec}", "-o", "{tmp}/" + "n" * 300 + ".keras"], "File name too long"),
+    (["init", "regression", "-o", "{tmp}/" + "n" * 300 + ".yaml"], "File name too long"),
+    (["runs", "{tmp}/" + "n" * 300], "File name too long"),
 ])
 def test_an_output_that_is_a_folder_or_under_a_file_is_one_line_and_nothing_written(tmp_path, args, says):
-    """They were IsADirectoryError and FileExistsError tracebacks in every command that writes a file."""
+    """They were IsADirectoryError, FileExistsError and OSError tracebacks in every command that writes a file."""
     spec = tmp_path / "spec.yaml"
     spec.write_text(TINY)
     (tmp_path / "folder.svg").mkdir()

@@ -28,14 +28,19 @@ def open_run(run_dir: Path):
     return result, info
 
 
-def load_run_model(run_dir: Path):
-    keras = import_keras()
-    path = Path(run_dir) / "model.keras"
+def check_run_model(path: Path) -> None:
+    """RunError, said plainly, if the run's model file is missing, not a file, or not a .keras archive."""
     from ..userfiles import format_problem, regular_file_problem
 
     problem = regular_file_problem(path, what="model file") or format_problem(path, "keras")
     if problem:
         raise RunError(f"{problem}; the run's model is damaged (train it again)")
+
+
+def load_run_model(run_dir: Path):
+    keras = import_keras()
+    path = Path(run_dir) / "model.keras"
+    check_run_model(path)
     try:
         return keras.saving.load_model(path)
     except Exception as e:  # a damaged archive, or a model Keras refuses to load safely (a Lambda layer)

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import RunError
+from .evaluate import check_run_model
 from .files import output_folder
 
 FORMATS = ("savedmodel", "tflite", "onnx")
@@ -135,6 +136,7 @@ def check_run_dir(run_dir: Path) -> None:
 
 
 def check_output(run_dir: Path, out: Path, force: bool) -> None:
+    output_folder(out, folder_ok=True)  # a path that cannot be written at all, said first
     out_r, run_r = Path(out).resolve(), Path(run_dir).resolve()
     if out_r == run_r or run_r.is_relative_to(out_r) or out_r in {run_r / n for n in RUN_FILES}:
         raise RunError(f"{out}: refusing to write over the run directory or its files; choose another -o")
@@ -171,13 +173,14 @@ def export_run(run_dir: Path, fmt: str, out: Path, *, force: bool = False, atol:
         raise RunError(f"unknown format '{fmt}' (choose {', '.join(FORMATS)})")
     run_dir, out = Path(run_dir), Path(out)
     check_run_dir(run_dir)
+    path = run_dir / "model.keras"
+    check_run_model(path)
     check_output(run_dir, out, force)
     check_dependencies(fmt)
     if fmt == "onnx":
         _import("onnxruntime", fmt)  # light (no TensorFlow): a broken install fails before the slow part
     keras = _tensorflow_keras()
     t0 = time.perf_counter()
-    path = run_dir / "model.keras"
     try:  # the forward pass only: no optimizer state to restore
         model = keras.saving.load_model(path, compile=False)
     except Exception as e:  # a damaged archive (zipfile.BadZipFile), or one Keras refuses to load safely

@@ -12,6 +12,7 @@ import os
 import shutil
 import stat
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -34,10 +35,24 @@ class OutputError(Exception):
     in one line before anything is written."""
 
 
+@contextmanager
+def writing(path: Path):
+    """The system's refusal to write ``path`` (a name too long, a folder not writable, a full disk) as an
+    OutputError that names it."""
+    try:
+        yield
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
+
+
 def output_folder(path: Path, folder_ok: bool = False) -> Path:
     """The folder ``path`` goes in, made if missing; OutputError if ``path`` lies under a file, or is a folder
-    (unless ``folder_ok``: an output that is a folder itself, replaced whole)."""
-    path = Path(path)
+    (unless ``folder_ok``: an output that is a folder itself, replaced whole), or cannot be made."""
+    with writing(path):
+        return _output_folder(Path(path), folder_ok)
+
+
+def _output_folder(path: Path, folder_ok: bool) -> Path:
     if path.is_dir() and not folder_ok:
         raise OutputError(f"{path} is a folder; give a file name")
     for ancestor in path.parents:
@@ -81,14 +96,17 @@ def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
     the end): a crash of the process still leaves the old or the new file whole; only a crash of the machine
     could lose the latest rewrite."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=output_folder(path))
+    folder = output_folder(path)
+    with writing(path):
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        publish(tmp, path)
+        with writing(path):
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                if durable:
+                    f.flush()
+                    os.fsync(f.fileno())
+            publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -107,7 +125,9 @@ def atomic_keras_save(model, path: Path, same_as: Path | None = None) -> None:
     """Save a .keras file via a temporary file in the same folder, then rename. ``same_as``: a .keras file saved
     from the model as it is now, copied instead (a model's save takes far longer than copying its file)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=output_folder(path))
+    folder = output_folder(path)
+    with writing(path):
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=folder)
     os.close(fd)
     try:
         if same_as is not None and Path(same_as).is_file():
