@@ -143,9 +143,8 @@ class _Expander:
 
     # -- positions ----------------------------------------------------------------
     def _record(self, doc: Document, path: tuple, new: tuple) -> None:
-        span = doc.spans.get(path)
-        if span is not None:
-            self.spans[new] = span
+        if path in doc.spans:  # None: a value set on the command line (`--set`), placed at its assignment
+            self.spans[new] = doc.spans[path]
         origin = doc.origins.get(path)  # a value the spec inherited (`extends:`): from its base file
         if origin is not None or doc is not self.root or path != new:
             self.origins[new] = origin or (doc.path, path)

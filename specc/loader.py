@@ -153,7 +153,7 @@ class Document:
     path: str
     text: str
     data: Any = None
-    spans: dict[Path_, Span] = field(default_factory=dict)  # value spans
+    spans: dict[Path_, Span | None] = field(default_factory=dict)  # value spans (None: set by `--set`)
     key_spans: dict[Path_, Span] = field(default_factory=dict)  # mapping-key spans
     refused: set[Path_] = field(default_factory=set)  # values the loader reported (alias, tag, ...)
     location: Path | None = None  # the file on disk, when the spec came from one

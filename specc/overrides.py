@@ -64,13 +64,19 @@ def parse_value(text: str):
 
 
 def apply_all(doc: Document, assignments) -> None:
-    """Apply KEY=VALUE assignments in order (see :func:`apply`)."""
+    """Apply KEY=VALUE assignments in order (see :func:`apply`); a problem the checker then finds in a value set
+    here is reported at its assignment, not at the file's text for the value it replaced."""
     for assignment in assignments:
         try:
-            apply(doc, assignment)
+            path = apply(doc, assignment)
         except OverrideError as e:
             e.assignment = assignment
             raise
+        for table in (doc.spans, doc.key_spans):
+            for inside in [p for p in table if p[:len(path)] == path]:
+                del table[inside]
+        doc.spans[path] = None  # a position of its own, with no line in the file: the checker lands on it
+        doc.origins[path] = (f"--set {assignment}", path)
 
 
 def apply(doc: Document, assignment: str) -> tuple:
@@ -142,9 +148,10 @@ def _layer_index(layers: list, name: str, path: list) -> int:
         if name in given:
             return given.index(name)
     where = ".".join(map(str, path))
-    raise OverrideError(f"no layer named '{name}' in {where} (named layers: "
-                        f"{', '.join(n for n in names if isinstance(n, str)) or 'none'}); a layer without a name "
-                        f"is also set by its index: {where}[0], {where}[1], ...")
+    named = [n for n in names if isinstance(n, str)]
+    by_index = f"; a layer without a name is also set by its index: {where}[0], {where}[1], ..." \
+        if len(named) < len(layers) else ""
+    raise OverrideError(f"no layer named '{name}' in {where} (named layers: {', '.join(named) or 'none'}){by_index}")
 
 
 def _canonical_type(name: str) -> str:

@@ -108,12 +108,21 @@ def test_check_file_applies_overrides_to_the_loaded_spec_never_to_the_file(tmp_p
     assert check_file(path).spec.compile.optimizer.type == "Adam"
 
 
-def test_an_override_that_breaks_the_spec_is_a_located_diagnostic(tmp_path):
+def test_an_override_that_breaks_the_spec_is_reported_at_the_assignment_not_the_file(tmp_path):
+    """It pointed at the file's line for the value the override replaced (`units: 8`, "Received: 0"), and an
+    unknown key at the spec's first line."""
     path = tmp_path / "spec.yaml"
     path.write_text(SPEC)
-    result = check_file(path, overrides=["layers.hidden.units=0"])
-    assert [d.code for d in result.errors] == ["E102"]
-    assert result.errors[0].span.line == 3  # the layer in the file
+    result = check_file(path, overrides=["layers.hidden.units=0", "nosuch=1", "compile.optimizer={type: SGD, momentum: x}"])
+    assert [(d.code, d.file, d.span, d.path) for d in result.errors] == [
+        ("E102", "--set layers.hidden.units=0", None, "layers[0].units"),
+        ("E102", "--set compile.optimizer={type: SGD, momentum: x}", None, "compile.optimizer"),
+        ("E100", "--set nosuch=1", None, "nosuch"),
+    ]
+    kept = check_file(path, overrides=["layers.hidden.units=0", "train.epochs=3"])
+    assert [(d.file, d.path) for d in kept.errors] == [("--set layers.hidden.units=0", "layers[0].units")]
+    assert check_file(path, overrides=["train.epochs=0"]).errors[0].file == "--set train.epochs=0"
+    assert check_file(path).doc.spans[("train", "epochs")].line == 6  # the file's own positions are kept
 
 
 def test_the_cli_reports_a_bad_override_as_a_usage_error():
