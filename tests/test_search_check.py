@@ -175,3 +175,19 @@ def test_the_example_sweep_validates_without_tensorflow():
 def test_other_schema_errors(bad):
     result = check(f"  {bad}\n" + ("  space: {vars.k: [1, 3]}\n" if "space" not in bad else ""))
     assert [d.code for d in result.errors] == ["E102"], errors(result)
+
+
+def test_a_step_that_does_not_divide_its_range_is_refused_with_the_end_it_reaches():
+    """Optuna lowers `high` to the last step: the check tried (and the dry run listed) a value no trial gets."""
+    result = check("""  sampler: random
+  space:
+    vars.width: {type: int, low: 8, high: 16, step: 3}
+    layers.drop.rate: {type: float, low: 0.0, high: 1.0, step: 0.3}
+    compile.optimizer.learning_rate: {type: float, low: 0.001, high: 0.01, step: 0.001}
+""")
+    assert [(code, line, message) for code, line, message, _ in errors(result)] == [
+        ("E102", 22, "step 3 does not divide the range 8..16: its last value is 14, not 16 (set high: 14, or a step "
+                     "that divides the range)"),
+        ("E102", 23, "step 0.3 does not divide the range 0.0..1.0: its last value is 0.9, not 1.0 (set high: 0.9, or "
+                     "a step that divides the range)"),
+    ]

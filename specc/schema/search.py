@@ -71,6 +71,13 @@ def _check_range(low, high, step, log):
         raise ValueError("step and log cannot be combined (Optuna samples a log range continuously)")
     if step is not None and step > high - low:
         raise ValueError(f"step {step} is larger than the range {low}..{high}")
+    if step is not None and not log:
+        steps = (high - low) / step
+        if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):  # Optuna would lower high to the last step
+            last = low + math.floor(steps + 1e-9) * step
+            last = last if isinstance(step, int) else round(last, 12)
+            raise ValueError(f"step {step} does not divide the range {low}..{high}: its last value is {last}, "
+                             f"not {high} (set high: {last}, or a step that divides the range)")
 
 
 class IntRange(_Model):
