@@ -49,6 +49,13 @@ def _check(source, overrides: list[str], name: str | None) -> CheckResult:
     return check_file(Path(source), name, overrides=overrides)
 
 
+def _assignments(overrides: Iterable[str]) -> list[str]:
+    """``overrides`` as a list; TypeError for one string, which would otherwise be read a character at a time."""
+    if isinstance(overrides, (str, bytes)):
+        raise TypeError(f"overrides is a list of KEY=VALUE strings, not one string: overrides=[{overrides!r}]")
+    return list(overrides)
+
+
 def load(source: Source | IO[str] | IO[bytes], overrides: Iterable[str] = (), *, name: str | None = None) -> Spec:
     """Load and check a spec; return it as a :class:`Spec`.
 
@@ -60,10 +67,10 @@ def load(source: Source | IO[str] | IO[bytes], overrides: Iterable[str] = (), *,
     ``<string>`` or the stream's name).
 
     Raises :class:`SpecError` carrying every diagnostic when the spec has errors (warnings alone do not
-    raise: they are in :attr:`Spec.warnings`), and ``ValueError`` for a malformed override (its
-    ``assignment`` attribute names it).
+    raise: they are in :attr:`Spec.warnings`), ``ValueError`` for a malformed override (its
+    ``assignment`` attribute names it), and ``TypeError`` for overrides given as one string, not a list.
     """
-    overrides = list(overrides)
+    overrides = _assignments(overrides)
     if isinstance(source, str) and "\n" not in source and source.lstrip().startswith(("specc:", "{")):
         source += "\n"  # a one-line spec, not a file name
     from .check import require_model
@@ -152,12 +159,15 @@ class Spec:
         :class:`Run`. ``epochs`` and ``overrides`` change the spec for this run only. Progress is one plain line
         per epoch (no terminal control codes: it reads the same in a notebook); ``verbose=False`` prints nothing.
 
-        Raises :class:`RunError` for a problem with the data or the run directory, and ``KeyboardInterrupt``
+        Raises :class:`RunError` for a problem with the data or the run directory, ``ValueError`` for a
+        ``device`` other than ``auto``, ``cpu`` or ``gpu``, and ``KeyboardInterrupt``
         when interrupted (the run directory can then be resumed with `specc train --resume`).
         """
         from .runners.train import Interrupted, train_run
 
-        extra = list(overrides) + ([f"train.epochs={epochs}"] if epochs is not None else [])
+        if device not in ("auto", "cpu", "gpu"):
+            raise ValueError(f"unknown device '{device}' (choose cpu, gpu or auto)")
+        extra = _assignments(overrides) + ([f"train.epochs={epochs}"] if epochs is not None else [])
         spec = load(self._source, self._overrides + extra, name=self._name) if extra else self
         check_size(spec.result)
         location = spec.result.doc.location

@@ -29,6 +29,13 @@ def test_overrides_apply_before_checking_and_a_bad_one_is_a_value_error():
     assert spec.params["total"] == 64 * 32 + 32 + 32 * 10 + 10
     with pytest.raises(ValueError, match="expected KEY=VALUE"):
         specc.load(ROOT / "specs" / "digits_mlp.yaml", overrides=["nonsense"])
+    # one string was read a character at a time ("expected KEY=VALUE, got 't'")
+    with pytest.raises(TypeError, match=r"not one string: overrides=\['train.epochs=2'\]"):
+        specc.load(ROOT / "specs" / "digits_mlp.yaml", overrides="train.epochs=2")
+    with pytest.raises(TypeError, match="not one string"):
+        spec.train(overrides="train.epochs=2")
+    with pytest.raises(ValueError, match=r"unknown device 'tpu' \(choose cpu, gpu or auto\)"):
+        spec.train(device="tpu")
 
 
 def test_spec_error_carries_every_diagnostic_as_data_and_prints_as_the_cli(tmp_path):
@@ -94,6 +101,10 @@ def test_train_open_evaluate_predict(tmp_path):
     on_arrays = again.evaluate(x, y)
     accuracy = float((probabilities.argmax(axis=1) == y).mean())
     assert on_arrays["accuracy"] == pytest.approx(accuracy, abs=1e-6)
+    with pytest.raises(specc.RunError, match="y was given without x"):  # it evaluated the test split instead
+        again.evaluate(None, y)
+    with pytest.raises(specc.RunError, match=r"y must hold a label per sample \(an array or a list\); got int"):  # a bare TypeError
+        again.evaluate(x, 5)
     html = again._repr_html_()
     assert "completed" in html and "accuracy" in html and "data:image/png;base64," in html
 

@@ -69,6 +69,8 @@ def evaluate_run(run_dir: Path, data=None, y=None, model=None) -> dict:
 def _evaluate(run_dir: Path, data, y, result, info: dict, model) -> dict:
     from .data import load_arrays, load_preprocessing, new_samples, prepare_new
 
+    if data is None and y is not None:
+        raise RunError("y was given without x: give the samples x with their labels y (or neither, for the test split)")
     import_keras()
     if data is not None:
         prep = load_preprocessing(run_dir, result, info)

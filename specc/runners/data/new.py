@@ -176,6 +176,8 @@ def new_samples(x, y, result: CheckResult, prep: Preprocessing, labels: bool) ->
     texts = isinstance(x, (list, tuple)) and bool(x) and all(isinstance(t, str) for t in x)
     if not texts and np.ndim(x) == 0:
         raise RunError(f"x must hold samples (an array, or a list of texts); got {type(x).__name__}")
+    if y is not None and np.ndim(y) == 0:
+        raise RunError(f"y must hold a label per sample (an array or a list); got {type(y).__name__}")
     raw = Raw(list(x) if texts else np.asarray(x), None if y is None else np.asarray(y), "<arrays>",
               tokens=_token_source(data.source))
     check_raw(raw)
