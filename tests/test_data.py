@@ -241,6 +241,19 @@ def test_labels_out_of_range_for_the_output_layer(tmp_path):
     assert "labels range from 0 to 3, but the output layer" in message and "3 unit(s)" in message
 
 
+@pytest.mark.parametrize("y, says", [
+    # one-hot rows were "not integer class ids; set data.labels: raw for regression"
+    (np.eye(3)[np.arange(12) % 3], "labels are rows of 3 (one-hot, it seems): give one class id per sample, 0 to 2"),
+    # negative ids blamed the output layer's size
+    (-(np.arange(12) % 3), "labels must be class ids from 0 to 2; found -2"),
+    ((np.arange(12) % 3) + 0.5, "labels are not integer class ids (float64); give class ids 0 to 2, or set "
+                                "data.labels: raw for regression"),
+])
+def test_labels_that_are_not_class_ids_say_what_they_are(tmp_path, y, says):
+    np.savez(tmp_path / "d.npz", x=np.ones((12, 4), "float32"), y=y)
+    assert says in load_error(tmp_path, "  source: {type: npz, path: d.npz}\n")
+
+
 # -- explicit splits ------------------------------------------------------------------
 def test_validation_and_test_sources_fill_their_arrays(tmp_path):
     for name, n in (("train", 30), ("val", 9), ("test", 12)):

@@ -292,9 +292,15 @@ def encode_labels(y, result: CheckResult, where: str, name: str, output: str | N
         return out
     output = output or result.graph.outputs[0]
     units = result.info[output].shape[-1]
+    if y.ndim == 2 and y.shape[1] == units > 1:
+        raise RunError(f"{where}: {_w(name)}labels are rows of {units} (one-hot, it seems): give one class id per "
+                       f"sample, 0 to {units - 1}; specc one-hot encodes them itself")
     if not np.issubdtype(y.dtype, np.integer):
-        raise RunError(f"{where}: {_w(name)}labels are not integer class ids; set data.labels: raw for regression")
-    if len(y) and (y.min() < 0 or y.max() >= units):
+        raise RunError(f"{where}: {_w(name)}labels are not integer class ids ({y.dtype}); give class ids 0 to "
+                       f"{units - 1}, or set data.labels: raw for regression")
+    if len(y) and y.min() < 0:
+        raise RunError(f"{where}: {_w(name)}labels must be class ids from 0 to {units - 1}; found {y.min()}")
+    if len(y) and y.max() >= units:
         raise RunError(f"{where}: {_w(name)}labels range from {y.min()} to {y.max()}, but the output layer "
                        f"'{output}' has {units} unit(s); it needs one unit per class")
     if mode == "sparse":
