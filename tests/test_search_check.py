@@ -191,3 +191,11 @@ def test_a_step_that_does_not_divide_its_range_is_refused_with_the_end_it_reache
         ("E102", 23, "step 0.3 does not divide the range 0.0..1.0: its last value is 0.9, not 1.0 (set high: 0.9, or "
                      "a step that divides the range)"),
     ]
+
+
+def test_a_float_range_over_a_whole_number_suggests_an_int_range():
+    """The hint was the spec file's: "write 8; YAML reads a number with a decimal point ... as a float"."""
+    result = check("  sampler: random\n  space:\n    vars.width: {type: float, low: 8, high: 16}\n")
+    assert [(code, message, hint) for code, _, message, hint in errors(result)][:1] == [
+        ("E501", "'vars.width' cannot be 8.0: units must be an integer. Received: 8.0 (at vars.width)",
+         "search this key with `type: int`: a float range gives numbers such as 8.0")]

@@ -23,7 +23,7 @@ from typing import Any, Callable
 from ..diagnostics import Diagnostic, closest, short
 from ..loader import Document
 from ..overrides import OverrideError, parse_key, set_value
-from ..schema.search import Categorical, Search
+from ..schema.search import Categorical, FloatRange, Search
 from .checks import logged_quantities
 
 MAX_CHECKED_POINTS = 512
@@ -179,8 +179,16 @@ def _check_values(doc: Document, search: Search, check: Callable, base: set, ski
                 where = f" (at {d.path})" if d.path else ""
                 out.append(doc.error("E501", f"'{short(key)}' cannot be {short(repr(value) if isinstance(value, str) else label(value))}: "
                                      f"{d.message}{where}",
-                                     _value_loc(doc, key, search, value), help=d.help))
+                                     _value_loc(doc, key, search, value), help=_value_help(search.space[key], d)))
     return out
+
+
+def _value_help(param, refused: Diagnostic) -> str | None:
+    """The hint for a probed value the field refused: for a whole number that a float range gives (8.0), the
+    range's type, not the spec file's spelling of the number."""
+    if isinstance(param, FloatRange) and "must be an integer" in refused.message:
+        return "search this key with `type: int`: a float range gives numbers such as 8.0"
+    return refused.help
 
 
 def _culprits(failing: list[dict], all_points: list[dict]) -> dict[str, Any]:
