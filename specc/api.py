@@ -138,7 +138,8 @@ class Spec:
 
     def plot(self, to_file: Source | None = None) -> str:
         """The architecture diagram as SVG text; with ``to_file``, also written there, in the format of its
-        suffix (.svg, .png, .mmd or .md for Mermaid). No TensorFlow, no Graphviz."""
+        suffix (.svg, .png, .mmd or .md for Mermaid). No TensorFlow, no Graphviz. Raises ``ValueError`` for
+        another suffix, or for .png without matplotlib."""
         from .plot import render, write_diagram
 
         if to_file is not None:

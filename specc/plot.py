@@ -36,7 +36,7 @@ from xml.sax.saxutils import escape as _xml_escape
 from .layers.base import GRAPH_FIELDS, fmt_shape
 
 
-class PlotError(Exception):
+class PlotError(ValueError):
     pass
 
 

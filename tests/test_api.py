@@ -68,6 +68,9 @@ def test_summary_and_plot_are_what_the_cli_prints_and_writes(tmp_path):
     assert "<svg" in svg and (tmp_path / "cnn.svg").read_text() == svg
     spec.plot(tmp_path / "cnn.mmd")
     assert (tmp_path / "cnn.mmd").read_text().startswith("flowchart")
+    with pytest.raises(ValueError, match="unknown diagram format '.txt'"):  # a PlotError that was no ValueError
+        spec.plot(tmp_path / "cnn.txt")
+    assert not (tmp_path / "cnn.txt").exists()
 
 
 def test_build_gives_a_plain_keras_model_with_the_static_parameter_count():
