@@ -201,6 +201,29 @@ def test_resume_of_a_finished_run_changes_nothing(trained):
     assert digest(run) == before
 
 
+@pytest.mark.slow
+def test_resume_refuses_an_edited_spec_and_records_a_larger_epochs(trained, tmp_path):
+    """An edited spec.yaml was resumed under the saved model, exit 0, its edits recorded but never trained; and
+    `--resume --epochs N` hashed a spec.yaml with the new epochs that it never wrote."""
+    _, run = trained
+    edited = tmp_path / "edited"
+    shutil.copytree(run, edited)
+    spec = edited / "spec.yaml"
+    spec.write_text(spec.read_text().replace("units: 8", "units: 16"))
+    before = digest(edited)
+    refused(run_cli("train", "--resume", edited, "--epochs", "2", "-q"),
+            "spec.yaml is not the spec this run was trained with (its SHA-256 differs from run.json's)")
+    assert digest(edited) == before
+    extended = tmp_path / "extended"
+    shutil.copytree(run, extended)
+    out = run_cli("train", "--resume", extended, "--epochs", "2", "-q")
+    assert out.returncode == 0, out.stderr
+    text, info = (extended / "spec.yaml").read_text(), json.loads((extended / "run.json").read_text())
+    assert "epochs: 2" in text and hashlib.sha256(text.encode()).hexdigest() == info["spec_sha256"]
+    listed = run_cli("runs", extended)
+    assert info["epochs_done"] == 2 and listed.returncode == 0 and "note:" not in listed.stdout + listed.stderr
+
+
 def test_class_weights_that_do_not_fit_are_refused_before_the_run_directory(tmp_path):
     write_data(tmp_path / "blobs.npz")
     spec = write_spec(tmp_path)
