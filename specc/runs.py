@@ -272,28 +272,34 @@ def find_runs(paths: list[Path]) -> tuple[list[Run], list[str]]:
     what was skipped or could not be read."""
     runs: list[Run] = []
     notes: list[str] = []
+    seen: set[Path] = set()  # each run once, however many of the paths reach it (runs/a runs ./runs/a)
     for root in paths:
         root = Path(root)
         if not root.is_dir():
             notes.append(f"{root}: {'not a folder' if root.exists() else 'no such folder'}")
             continue
-        start = len(runs)
+        start, again = len(runs), False
         for top, dirs, files in os.walk(root):
             here = Path(top)
             if len(here.relative_to(root).parts) >= MAX_DEPTH:
                 dirs[:] = []
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            if SWEEP_FILE in files:
+            if (SWEEP_FILE in files or RUN_FILE in files) and here.resolve() in seen:
+                dirs[:], again = [], True
+            elif SWEEP_FILE in files:
                 dirs[:] = []
+                seen.add(here.resolve())
                 sweep = read_sweep(here)
                 notes += [f"{here}: {n}" for n in sweep.notes]
-                runs += sweep.trials
+                runs += [trial for trial in sweep.trials if trial.path.resolve() not in seen]
+                seen.update(trial.path.resolve() for trial in sweep.trials)
             elif RUN_FILE in files:
                 dirs[:] = []
+                seen.add(here.resolve())
                 runs.append(read_run(here))
             elif here.parent == root and not dirs and files:
                 notes.append(f"{here}: skipped, not a specc run (no run.json)")
-        if len(runs) == start and not any(n.startswith(f"{root}") for n in notes):
+        if len(runs) == start and not again and not any(n.startswith(f"{root}") for n in notes):
             notes.append(f"{root}: no runs found")
     return runs, notes
 

@@ -124,6 +124,11 @@ def test_a_sweep_lists_its_trials(tiny_runs, tmp_path):
                                                                           (2, "invalid")]
     assert all(r["sweep"] == str(sweep) for r in data["runs"])
     assert data["runs"][2]["notes"] == ["E301 learning_rate too large"]
+    # paths that reach the same runs list each once (each was listed once per path, and counted in sorts)
+    again = run_cli("runs", sweep / "trials" / "0000", tmp_path, sweep, tiny_runs["a"], tiny_runs["a"], "-f", "json")
+    assert again.returncode == 0 and "no runs found" not in again.stderr, again.stderr
+    listed = sorted(r["run"] for r in json.loads(again.stdout)["runs"])
+    assert listed == sorted([str(sweep / "trials" / f"{n:04d}") for n in range(3)] + [str(tiny_runs["a"])])
 
 
 def test_damaged_sweeps_and_an_empty_run_json_are_notes_not_tracebacks(tiny_runs, tmp_path):
