@@ -85,6 +85,18 @@ def test_npy_errors_name_the_file(tmp_path):
     assert "X.npy has 5 samples but" in message and "Y.npy has 4" in message
     (tmp_path / "bad.npy").write_text("not an array")
     assert "bad.npy: not a .npy file" in load_error(tmp_path, "  source: {type: npy, x: bad.npy}\n")
+    np.save(tmp_path / "Yf.npy", np.full(5, 0.5))  # a problem with the labels was blamed on X.npy alone
+    assert f"X.npy and {tmp_path / 'Yf.npy'}: training labels are not integer class ids" in load_error(
+        tmp_path, "  source: {type: npy, x: X.npy, y: Yf.npy}\n")
+
+
+def test_a_column_of_class_ids_is_one_hot_encoded_like_a_vector(tmp_path):
+    """Labels of shape (n, 1) with categorical_crossentropy crashed Keras's fit after the run directory existed."""
+    np.save(tmp_path / "X.npy", np.ones((12, 4), "float32"))
+    np.save(tmp_path / "Y.npy", (np.arange(12) % 3).reshape(-1, 1))
+    a = load(tmp_path, "  source: {type: npy, x: X.npy, y: Y.npy}\n  test_split: 0.25\n",
+             loss="categorical_crossentropy")
+    assert a.y_train.shape == (9, 3) and a.y_train.sum(axis=1).tolist() == [1.0] * 9
 
 
 def test_npz_missing_array_suggests_the_close_name(tmp_path):

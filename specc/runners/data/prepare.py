@@ -292,6 +292,8 @@ def encode_labels(y, result: CheckResult, where: str, name: str, output: str | N
         return out
     output = output or result.graph.outputs[0]
     units = result.info[output].shape[-1]
+    if y.ndim == 2 and y.shape[1] == 1:  # a column of class ids, as (n, 1) arrays often hold them
+        y = y[:, 0]
     if y.ndim == 2 and y.shape[1] == units > 1:
         raise RunError(f"{where}: {_w(name)}labels are rows of {units} (one-hot, it seems): give one class id per "
                        f"sample, 0 to {units - 1}; specc one-hot encodes them itself")

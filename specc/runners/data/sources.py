@@ -94,6 +94,7 @@ def _npy(source: NpySource, base: Path) -> Raw:
         y = read_npy(y_path)
         if len(x) != len(y):
             raise RunError(f"{x_path} has {len(x)} samples but {y_path} has {len(y)}")
+        return Raw(x, y, f"{x_path} and {y_path}")  # a problem with the labels names their file too
     return Raw(x, y, str(x_path))
 
 
