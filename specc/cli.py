@@ -415,13 +415,14 @@ def build(
 
 
 @app.command()
-def schema(output: Path | None = typer.Option(None, "--output", "-o", help="Write to a file instead of stdout.")):
+def schema(output: Path | None = typer.Option(None, "--output", "-o", help="Write to a file instead of stdout "
+                                              "(- is stdout).")):
     """The JSON Schema of the spec language (for editors and other tools)."""
     from .jsonschema import schema_text
     from .runners.files import atomic_write_text
 
     text = schema_text()
-    if output is None:
+    if output is None or str(output) == "-":
         typer.echo(text, nl=False)
     else:
         atomic_write_text(output, text)

@@ -60,3 +60,5 @@ def test_cli_schema_matches_committed_copy(tmp_path):
     target = tmp_path / "schema.json"
     assert run_cli("schema", "-o", target).returncode == 0
     assert json.loads(target.read_text()) == spec_schema()
+    dash = run_cli("schema", "-o", "-", cwd=tmp_path)  # stdout, as elsewhere; it wrote a file named '-'
+    assert dash.returncode == 0 and dash.stdout == out.stdout and not (tmp_path / "-").exists()
