@@ -126,6 +126,9 @@ _CODES = (
          "monitors a quantity that training does not log."),
     Code("E417", "class-weight-count", "`train.class_weight` gives another number of weights than the model has "
          "classes (its output units; two for one sigmoid unit)."),
+    Code("E418", "vocabulary-embedding", "An Embedding that reads the token ids of imdb or reuters has a smaller "
+         "`input_dim` than the dataset's `num_words` (a text folder's vocabulary is checked when it is learnt, "
+         "before training)."),
     # The search space (`search:`, specc tune).
     Code("E500", "search-key", "A `search.space` key names no value of the spec (or a variable it does not have)."),
     Code("E501", "search-value", "A value of the search space is refused by the field it sets (its type or range)."),

@@ -104,3 +104,24 @@ train:
 def test_a_number_written_as_text_gets_the_hint_that_fits(value, hint):
     result = check_text(f"specc: 1\nlayers:\n  - {{type: Dense, units: {value}, input_dim: 3}}\n")
     assert [(d.code, d.help) for d in result.errors] == [("E102", hint)]
+
+
+@pytest.mark.parametrize("source, input_dim, codes", [
+    ("{type: keras, name: imdb, num_words: 5000, output_sequence_length: 10}", 5000, []),
+    ("{type: keras, name: imdb, num_words: 5000, output_sequence_length: 10}", 4000, ["E418"]),
+    ("{type: keras, name: imdb, output_sequence_length: 10}", 4000, []),  # the full vocabulary: not known here
+    # a text folder's vocabulary may be smaller than max_tokens: checked once learnt (tests/test_data.py)
+    ("{type: text, path: t, max_tokens: 1000, output_sequence_length: 10}", 50, []),
+])
+def test_an_embedding_has_a_row_for_every_token_id_of_imdb_s_num_words(source, input_dim, codes):
+    result = check_text(f"""specc: 1
+seed: 1
+layers:
+  - {{type: Embedding, input_dim: {input_dim}, output_dim: 8, input_shape: [10]}}
+  - {{type: GlobalAveragePooling1D}}
+  - {{type: Dense, units: 2, activation: softmax}}
+compile: {{optimizer: adam, loss: sparse_categorical_crossentropy}}
+data:
+  source: {source}
+""")
+    assert [d.code for d in result.errors] == codes, [d.message for d in result.errors]

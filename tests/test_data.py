@@ -380,6 +380,22 @@ def test_unreadable_image_and_missing_folder(tmp_path):
         "remove the folder")
 
 
+def test_a_vocabulary_larger_than_the_embedding_is_refused_once_learnt(tmp_path):
+    """max_tokens is a ceiling: the vocabulary learnt decides. Larger than the Embedding's rows, Keras failed
+    mid-training with a graph-execution error, after the run directory existed."""
+    write_texts(tmp_path / "train", REVIEWS)
+    layers = ("  - {{type: Embedding, input_dim: {}, output_dim: 4, input_shape: [6]}}\n"
+              "  - GlobalAveragePooling1D\n  - {{type: Dense, units: 2, activation: softmax}}")
+    source = "  source: {type: text, path: train, max_tokens: 1000, output_sequence_length: 6}\n"
+    size = len(load(tmp_path, source, layers=layers.format(1000)).artifacts[PREPROCESSING_FILE]["vocabulary"])
+    assert 10 < size < 1000
+    assert load(tmp_path, source, layers=layers.format(size)).x_train.max() == size - 1
+    message = load_error(tmp_path, source, layers=layers.format(size - 1))
+    assert message == (f"{tmp_path / 'train'}: the vocabulary learnt from the training texts has {size} tokens (ids 0 "
+                       f"to {size - 1}), but the Embedding 'embedding' has input_dim {size - 1}: give it input_dim: "
+                       f"{size} (or data.source.max_tokens), or set max_tokens: {size - 1}")
+
+
 def test_text_vocabulary_is_adapted_on_the_training_split_only(tmp_path):
     write_texts(tmp_path / "train", REVIEWS)
     write_texts(tmp_path / "test", {"neg": ["zyzzyva awful"], "pos": ["quixotic great"]})

@@ -10,7 +10,7 @@ from ..layers.core import Activation
 from ..loader import Document
 from ..schema import Spec
 from ..schema.compile import Loss
-from .graph import Graph
+from .graph import Graph, Node
 from .shapes import NodeInfo
 
 
@@ -211,6 +211,8 @@ def check_data_io(spec: Spec, graph: Graph, info: dict[str, NodeInfo], doc: Docu
         if data.target == "input":
             out.append(doc.error("E409", f"data.target: input (an autoencoder) applies to models with one input and "
                                  f"one output, not {why}", ("data", "target"), key=True))
+    if len(inputs) == 1:
+        out += check_vocabulary(spec, graph, doc)
     if len(inputs) == 1 and len(outputs) == 1:
         out += check_targets(spec, graph, info, doc)
     if len(outputs) > 1 and spec.train.class_weight is not None:
@@ -218,6 +220,25 @@ def check_data_io(spec: Spec, graph: Graph, info: dict[str, NodeInfo], doc: Docu
                              f"{_count(outputs, 'output')}", ("train", "class_weight"), key=True,
                              help="remove it, or weight the outputs with compile.loss_weights"))
     return out
+
+
+def token_embeddings(graph: Graph) -> list[Node]:
+    """The Embedding layers that read the model's (only) input as it comes: token ids from the data."""
+    return [node for node in graph.nodes if node.inputs == [graph.inputs[0]] and node.layer.kind() == "Embedding"]
+
+
+def check_vocabulary(spec: Spec, graph: Graph, doc: Document) -> list[Diagnostic]:
+    """E418: an Embedding that reads the token ids of imdb or reuters with `num_words` has a row for every id,
+    0 to num_words - 1; Keras would fail on the first larger one, mid-training. (A text folder's vocabulary is
+    known once learnt from the training texts: the data step checks it.)"""
+    src = spec.data.source if spec.data is not None else None
+    size = getattr(src, "num_words", None)
+    if size is None:
+        return []
+    return [doc.error("E418", f"the Embedding '{node.name}' has input_dim {node.layer.input_dim}, but "
+                      f"data.source.num_words gives token ids up to {size - 1}", node.loc + ("input_dim",),
+                      help=f"give '{node.name}' input_dim: {size}, or set num_words: {node.layer.input_dim}")
+            for node in token_embeddings(graph) if node.layer.input_dim < size]
 
 
 # Class counts of the built-in classification datasets, and the sources whose labels are class ids.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from ...analysis.checks import token_embeddings
 from ...check import CheckResult
 from ...diagnostics import also, did_you_mean
 from ...schema.data import (
@@ -456,6 +457,17 @@ def _split(result: CheckResult, data: Data, src: Raw, val: Raw | None, test: Raw
     return x_train, y_train, x_test, y_test, val, series_ndim
 
 
+def check_embedding_rows(result: CheckResult, size: int, where: str) -> None:
+    """An Embedding that reads the token ids has a row for each id of the vocabulary learnt (0 to size - 1):
+    Keras would fail on the first larger one, mid-training, after the run directory exists."""
+    for node in token_embeddings(result.graph):
+        if node.layer.input_dim < size:
+            raise RunError(f"{where}: the vocabulary learnt from the training texts has {size} tokens (ids 0 to "
+                           f"{size - 1}), but the Embedding '{node.name}' has input_dim {node.layer.input_dim}: give "
+                           f"it input_dim: {size} (or data.source.max_tokens), or set max_tokens: "
+                           f"{node.layer.input_dim}")
+
+
 def _prepared_features(result: CheckResult, data: Data, prep: Preprocessing, src: Raw, val: Raw | None,
                        test: Raw | None, x_train, x_test):
     """(x_train, x_test, x_val) as the model takes them: texts vectorized (the vocabulary learnt from the
@@ -466,6 +478,7 @@ def _prepared_features(result: CheckResult, data: Data, prep: Preprocessing, src
         layer = vectorizer(data.source)
         layer.adapt(np.asarray(x_train, dtype=object), batch_size=1024)
         prep.vocabulary = [str(t) for t in layer.get_vocabulary()]
+        check_embedding_rows(result, len(prep.vocabulary), src.where)
         length = data.source.output_sequence_length
         x_train, x_test = vectorize(layer, x_train, length), vectorize(layer, x_test, length)
         if val is not None:
