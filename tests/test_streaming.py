@@ -16,6 +16,7 @@ import pytest
 from conftest import ROOT, run_cli, wait_for_epoch, weights, write_images
 
 from specc.check import check_text
+from specc.runners import RunError
 from specc.runners.data import Lazy, load_arrays
 
 
@@ -84,7 +85,6 @@ def test_stream_mode_auto_keeps_small_data_in_memory_and_env_is_checked(tmp_path
     a = loaded(tmp_path, monkeypatch, "auto")
     assert isinstance(a.x_train, np.ndarray) and not isinstance(a.x_train, np.memmap)
     monkeypatch.setenv("SPECC_STREAM", "sometimes")
-    from specc.runners import RunError
 
     with pytest.raises(RunError, match="SPECC_STREAM=sometimes: use auto, always or never"):
         load_arrays(checked(SPEC.format(dim=6, epochs=1, batch=16, extra="")), tmp_path, 0)
@@ -128,6 +128,29 @@ def test_streamed_images_are_decoded_per_batch(tmp_path, monkeypatch):
 # -- through the CLI -----------------------------------------------------------------------------
 def _weights(run):
     return weights(run / "model.keras")
+
+
+def test_a_damaged_image_met_while_streaming_is_the_error_training_reports(tmp_path):
+    """TensorFlow wrapped it in an UnknownError ("Graph execution error: Detected at node PyFuncStateless ...",
+    the file's name cut off mid-word); training now raises the RunError itself (train.py, read_failure)."""
+    import tensorflow as tf
+
+    from specc.runners.data.streams import ImageRows
+    from specc.runners.pipeline import Batching, read_failure, tf_stream_dataset
+
+    write_images(tmp_path / "img", per_class=3)
+    bad = tmp_path / "img" / "square" / "bad.png"
+    bad.write_text("x")
+    files = sorted((tmp_path / "img").rglob("*.*"))
+    rows = ImageRows(files, [6, 5], "grayscale", tmp_path / "img")
+    data = tf_stream_dataset(rows, np.zeros(len(files), "int32"), Batching(4, 0, 0, 1, False))
+    assert read_failure() is None
+    with pytest.raises(tf.errors.OpError):
+        for _ in data:
+            pass
+    failure = read_failure()
+    assert isinstance(failure, RunError) and str(failure).startswith(f"{bad}: not a readable image")
+    assert read_failure() is None  # taken once
 
 
 @pytest.mark.slow

@@ -126,6 +126,30 @@ def _tf_dataset_named(x, y, b: Batching):
     )
 
 
+_read_failures: list = []  # what stopped a streamed read: TensorFlow hands it on as an error of its own
+
+
+def _reported(read):
+    """``read`` for tf.numpy_function, keeping the RunError (a damaged file) it may raise for read_failure."""
+    from . import RunError
+
+    def guarded(idx):
+        try:
+            return read(idx)
+        except RunError as e:
+            _read_failures.append(e)
+            raise
+
+    return guarded
+
+
+def read_failure():
+    """The RunError that stopped a streamed read (TensorFlow reports it as an UnknownError naming a node), once."""
+    failure = _read_failures[-1] if _read_failures else None
+    _read_failures.clear()
+    return failure
+
+
 def _tf_read(x, y):
     """A tf.data map: index batch -> (x, y) rows read with NumPy (a streamed ``x`` reads only those rows)."""
     import numpy as np
@@ -144,7 +168,7 @@ def _tf_read(x, y):
     dtypes = [tf.as_dtype(a.dtype) for a in parts]
 
     def load(idx):
-        out = tf.numpy_function(read, [idx], dtypes, stateful=False)
+        out = tf.numpy_function(_reported(read), [idx], dtypes, stateful=False)
         for t, a in zip(out, parts):
             t.set_shape((None, *a.shape[1:]))
         return out[0] if y is None else tuple(out)
@@ -166,7 +190,7 @@ def _tf_read_named(x, y):
     dtypes = [tf.as_dtype(a.dtype) for a in parts]
 
     def load(idx):
-        out = tf.numpy_function(read, [idx], dtypes, stateful=False)
+        out = tf.numpy_function(_reported(read), [idx], dtypes, stateful=False)
         for t, a in zip(out, parts):
             t.set_shape((None, *a.shape[1:]))
         return tf.nest.pack_sequence_as(structure, out)

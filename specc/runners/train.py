@@ -346,7 +346,7 @@ class _Training:
     def fit(self) -> None:
         """Fit from the first epoch not done yet; on a signal, record the interruption and raise Interrupted."""
         from .callbacks import make_callbacks
-        from .pipeline import Batching, batches, streamed, training_input
+        from .pipeline import Batching, batches, read_failure, streamed, training_input
         from .state import load_state
         from .tracking import tracking_callbacks
 
@@ -373,6 +373,11 @@ class _Training:
                                class_weight=self.class_weight, **fit_kw)
             except KeyboardInterrupt:  # a second Ctrl-C: stop immediately
                 ctx.interrupted = ctx.interrupted or 2
+            except Exception:
+                failure = read_failure()  # a damaged file met while streaming: said as it is, in one line
+                if failure is None:
+                    raise
+                raise failure from None
         if worker is not None:  # multi-worker: evaluate, plot and save on one device
             self.model = worker.local_model(self.model, self.result, self.perf)
         if ctx.interrupted is not None:
