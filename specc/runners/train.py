@@ -366,6 +366,7 @@ class _Training:
         elif streamed(self.x_val) or streamed(self.y_val):  # read batch by batch, never whole
             validation, validation_batch = batches(self.x_val, self.y_val, train.batch_size, self.backend), None
         if self.first_epoch < train.epochs:
+            read_failure()  # none left over from an earlier run of this process
             try:
                 self.model.fit(data, epochs=train.epochs, initial_epoch=self.first_epoch, verbose=0,
                                callbacks=callbacks, validation_data=validation,
