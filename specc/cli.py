@@ -219,8 +219,10 @@ def _echo_table(text: str) -> None:
 @app.command()
 def diff(
     ctx: typer.Context,
-    a: str = typer.Argument(..., help="The old spec: a path or a git revision REV:PATH.", autocompletion=spec_paths),
-    b: str = typer.Argument(..., help="The new spec: a path or a git revision REV:PATH.", autocompletion=spec_paths),
+    a: str = typer.Argument(..., help="The old spec: a path, a run directory (its spec.yaml) or a git revision "
+                            "REV:PATH.", autocompletion=spec_paths),
+    b: str = typer.Argument(..., help="The new spec: a path, a run directory or a git revision REV:PATH.",
+                            autocompletion=spec_paths),
     format: str = typer.Option("text", "--format", "-f", help="Output format: text, markdown or json."),
     allow_outside: bool = typer.Option(False, "--allow-outside-project", help=OUTSIDE_HELP),
 ):

@@ -48,12 +48,18 @@ class DiffSourceError(Exception):
 
 
 def read_source(ref: str, cwd: Path | None = None) -> tuple[str, str]:
-    """Text of a spec given as a path or as a git revision `REV:PATH`."""
+    """Text of a spec given as a path, a run or sweep directory (its spec.yaml, as trained), or a git revision
+    `REV:PATH`; and the name it goes by."""
     path = Path(ref)
+    if path.is_dir() and (path / "spec.yaml").is_file():
+        path = path / "spec.yaml"
+        ref = str(path)
     if path.is_file():
         try:
             return path.read_text(encoding="utf-8"), ref
-        except (OSError, UnicodeDecodeError) as e:
+        except UnicodeDecodeError:
+            raise DiffSourceError(f"{ref}: not a spec (not UTF-8 text: a spec is a YAML file)") from None
+        except OSError as e:
             raise DiffSourceError(f"{ref}: cannot read ({e})") from None
     if ":" in ref:
         try:
@@ -64,7 +70,7 @@ def read_source(ref: str, cwd: Path | None = None) -> tuple[str, str]:
             return out.stdout.decode("utf-8", errors="replace"), ref
         raise DiffSourceError(f"{ref}: {out.stderr.decode(errors='replace').strip() or 'not found in git'}")
     if path.is_dir():
-        raise DiffSourceError(f"{ref}: a folder, not a spec file")
+        raise DiffSourceError(f"{ref}: a folder, not a spec file or a run directory (no spec.yaml)")
     raise DiffSourceError(f"{ref}: no such file (use REV:PATH for a git revision)")
 
 

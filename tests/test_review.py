@@ -61,7 +61,20 @@ def test_diff_of_invalid_spec_is_trouble(tmp_path):
     out = run_cli("diff", bad, ROOT / "specs" / "lstm.yaml")
     assert out.returncode == 2 and "error[E" in out.stderr
     folder = run_cli("diff", ROOT / "specs" / "lstm.yaml", tmp_path)  # was "no such file"
-    assert folder.returncode == 2 and f"{tmp_path}: a folder, not a spec file" in folder.stderr
+    assert folder.returncode == 2 and f"{tmp_path}: a folder, not a spec file or a run directory" in folder.stderr
+    (tmp_path / "model.keras").write_bytes(b"PK\x03\x04\x9f\xff binary")  # was "cannot read ('utf-8' codec ...)"
+    binary = run_cli("diff", tmp_path / "model.keras", ROOT / "specs" / "lstm.yaml")
+    assert binary.returncode == 2 and f"{tmp_path / 'model.keras'}: not a spec (not UTF-8 text" in binary.stderr
+
+
+def test_diff_reads_a_run_directory_s_spec(tmp_path):
+    """docs/tuning.md: a trial's run directory is one that `diff` works on; a folder was refused."""
+    for name, rate in (("a", "0.2"), ("b", "0.5")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "spec.yaml").write_text(MLP.replace("rate: 0.2", f"rate: {rate}"))
+    out = run_cli("diff", tmp_path / "a", tmp_path / "b")
+    assert out.returncode == 1, out.stderr
+    assert "rate: 0.2 -> 0.5" in out.stdout and str(tmp_path / "a" / "spec.yaml") in out.stdout
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.name)
