@@ -224,6 +224,19 @@ def test_resume_refuses_an_edited_spec_and_records_a_larger_epochs(trained, tmp_
     assert info["epochs_done"] == 2 and listed.returncode == 0 and "note:" not in listed.stdout + listed.stderr
 
 
+def test_resume_of_a_run_that_failed_before_its_first_save_says_so(tmp_path):
+    """It asked whether the run was trained by specc at all."""
+    write_data(tmp_path / "blobs.npz")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "spec.yaml").write_text(write_spec(tmp_path).read_text())
+    (run / "run.json").write_text(json.dumps({"status": "failed", "error": "the data ran out"}))
+    before = digest(run)
+    refused(run_cli("train", "--resume", run, "-q"),
+            f"{run} stopped before it saved a resume state (status: failed): nothing to resume; train the spec again")
+    assert digest(run) == before
+
+
 def test_class_weights_that_do_not_fit_are_refused_before_the_run_directory(tmp_path):
     write_data(tmp_path / "blobs.npz")
     spec = write_spec(tmp_path)

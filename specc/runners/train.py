@@ -77,6 +77,15 @@ def _epoch_held(callbacks: list, epochs_done: int) -> int:
     return epochs_done - 1
 
 
+def _recorded_status(run_dir: Path) -> str | None:
+    """The status run.json records, if it is readable: a run specc started that saved no resume state."""
+    try:
+        status = read_json(run_dir / "run.json", "run record (run.json)").get("status")
+    except RunError:
+        return None
+    return status if isinstance(status, str) else None
+
+
 def default_run_dir(result: CheckResult) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"{model_name(result)}-{stamp}"
@@ -205,7 +214,10 @@ class _Training:
 
         self.run_dir = self.base = Path(self.resume)
         if not (self.run_dir / "state.json").is_file():
-            raise RunError(f"{self.run_dir} has no state.json: nothing to resume (was it trained by specc?)")
+            status = _recorded_status(self.run_dir)
+            raise RunError(f"{self.run_dir} stopped before it saved a resume state (status: {status}): nothing to "
+                           f"resume; train the spec again" if status else
+                           f"{self.run_dir} has no state.json: nothing to resume (was it trained by specc?)")
         take_run_dir(self.scope, self.run_dir, new=False)
         self.info = read_json(self.run_dir / "run.json", "run record (run.json)")
         recorded, spec_file = self.info.get("spec_sha256"), self.run_dir / "spec.yaml"
