@@ -139,12 +139,13 @@ def _layer_index(layers: list, name: str, path: list) -> int:
     names = [item.get("name") if isinstance(item, dict) else None for item in layers]
     if name in names:
         return names.index(name)
-    plain = all(isinstance(item, dict) and isinstance(item.get("type"), str) and "${" not in item["type"]
-                and item["type"] != "Block" and "repeat" not in item for item in layers)
+    kinds = [item if isinstance(item, str) else item.get("type") if isinstance(item, dict) else None
+             for item in layers]  # `- Flatten` is a layer of that type with no arguments
+    plain = all(isinstance(kind, str) and "${" not in kind and kind != "Block" for kind in kinds) and \
+        not any(isinstance(item, dict) and "repeat" in item for item in layers)
     if plain:
         taken, tried = {n for n in names if isinstance(n, str)}, {}
-        given = [n if isinstance(n, str) else unique_name(snake(item["type"]), taken, tried)
-                 for n, item in zip(names, layers)]
+        given = [n if isinstance(n, str) else unique_name(snake(kind), taken, tried) for n, kind in zip(names, kinds)]
         if name in given:
             return given.index(name)
     where = ".".join(map(str, path))

@@ -88,6 +88,14 @@ def test_an_unnamed_layer_is_set_by_the_name_keras_gives_it(tmp_path):
     assert result.spec.layers[2].rate == 0.3
 
 
+def test_a_layer_written_as_its_bare_type_counts_in_the_names(tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text(UNNAMED.replace("  - {type: Dropout, rate: 0.1}\n", "  - Flatten\n  - {type: Dropout, rate: 0.1}\n"))
+    assert list(check_file(path).info)[1:] == ["dense_1", "dense", "flatten", "dropout", "dense_2"]
+    result = check_file(path, overrides=["layers.dense_2.units=7"])
+    assert result.ok and result.spec.layers[4].units == 7
+
+
 def test_a_list_with_blocks_is_not_named_for_set_but_its_indexes_work():
     text = UNNAMED.replace("  - {type: Dropout, rate: 0.1}\n", "  - {type: Dropout, rate: 0.1, repeat: 2}\n")
     document, _ = load_text(text, "spec.yaml")
