@@ -132,20 +132,20 @@ def set_value(doc: Document, key: str, value) -> tuple:
 
 def _layer_index(layers: list, name: str, path: list) -> int:
     """The index of the layer called ``name``: its own `name:`, or else the name Keras gives it (dense, dense_1, ...,
-    as `specc summary` shows), known here when every item is a plain layer (no block or repeat, nothing given by a
-    variable) so that the list is built as it stands."""
-    from .layers.base import snake, unique_name  # the spec models: not for `specc runs`, which reads keys only
+    as `specc summary` shows, from each kind's ``default_name``), known here when every item is a layer of a known
+    kind (no block or repeat, nothing given by a variable) so that the list is built as it stands."""
+    from .layers import REGISTRY  # the spec models: not for `specc runs`, which reads keys only
+    from .layers.base import unique_name
 
     names = [item.get("name") if isinstance(item, dict) else None for item in layers]
     if name in names:
         return names.index(name)
-    kinds = [item if isinstance(item, str) else item.get("type") if isinstance(item, dict) else None
-             for item in layers]  # `- Flatten` is a layer of that type with no arguments
-    plain = all(isinstance(kind, str) and "${" not in kind and kind != "Block" for kind in kinds) and \
-        not any(isinstance(item, dict) and "repeat" in item for item in layers)
-    if plain:
+    items = [{"type": item} if isinstance(item, str) else item for item in layers]  # `- Flatten`: no arguments
+    if all(isinstance(item, dict) and item.get("type") in REGISTRY and "repeat" not in item for item in items):
         taken, tried = {n for n in names if isinstance(n, str)}, {}
-        given = [n if isinstance(n, str) else unique_name(snake(kind), taken, tried) for n, kind in zip(names, kinds)]
+        given = [n if isinstance(n, str) else
+                 unique_name(REGISTRY[item["type"]].model_construct(**item).default_name(), taken, tried)
+                 for n, item in zip(names, items)]
         if name in given:
             return given.index(name)
     where = ".".join(map(str, path))

@@ -96,6 +96,16 @@ def test_a_layer_written_as_its_bare_type_counts_in_the_names(tmp_path):
     assert result.ok and result.spec.layers[4].units == 7
 
 
+def test_a_kind_s_own_default_name_is_used(tmp_path):
+    """An Input is `input_layer` (not the type's snake case, `input`), as the graph names it."""
+    path = tmp_path / "spec.yaml"
+    path.write_text(UNNAMED.replace("  - {type: Dense, units: 8, input_dim: 4, name: dense_1}\n",
+                                    "  - {type: Input, shape: [4]}\n  - {type: Dense, units: 8, name: dense_1}\n"))
+    assert list(check_file(path).info)[0] == "input_layer"
+    result = check_file(path, overrides=["layers.input_layer.shape=[6]"])
+    assert result.ok and result.spec.layers[0].shape == [6]
+
+
 def test_a_list_with_blocks_is_not_named_for_set_but_its_indexes_work():
     text = UNNAMED.replace("  - {type: Dropout, rate: 0.1}\n", "  - {type: Dropout, rate: 0.1, repeat: 2}\n")
     document, _ = load_text(text, "spec.yaml")
