@@ -221,7 +221,8 @@ class _Training:
         take_run_dir(self.scope, self.run_dir, new=False)
         self.info = read_json(self.run_dir / "run.json", "run record (run.json)")
         recorded, spec_file = self.info.get("spec_sha256"), self.run_dir / "spec.yaml"
-        if recorded and hashlib.sha256(spec_file.read_bytes()).hexdigest() != recorded:
+        self.written_spec = spec_file.read_bytes()  # compared with the spec as resumed when the run is recorded
+        if recorded and hashlib.sha256(self.written_spec).hexdigest() != recorded:
             raise RunError(f"{spec_file} is not the spec this run was trained with (its SHA-256 differs from "
                            f"run.json's): resuming would go on training the saved model under another spec; put the "
                            f"file back as it was, or train the edited spec as a new run")
@@ -343,7 +344,7 @@ class _Training:
             info.update(self.worker.provenance(train.batch_size))
         if self.resume is not None:
             info.setdefault("resumed", []).append({"at": self.started.isoformat(), "from_epoch": self.first_epoch})
-            if (self.run_dir / "spec.yaml").read_text(encoding="utf-8") != self.spec_text:  # a larger --epochs
+            if self.written_spec != self.spec_text.encode():  # a larger --epochs
                 atomic_write_text(self.run_dir / "spec.yaml", self.spec_text)
         atomic_write_json(self.run_dir / "run.json", info)
         self.scope.push(record_failure(self.run_dir, info))  # from here on a failure is recorded (resumed runs too)
