@@ -132,11 +132,11 @@ def _weights(run):
 
 def test_a_damaged_image_met_while_streaming_is_the_error_training_reports(tmp_path):
     """TensorFlow wrapped it in an UnknownError ("Graph execution error: Detected at node PyFuncStateless ...",
-    the file's name cut off mid-word); training now raises the RunError itself (train.py, read_failure)."""
+    the file's name cut off mid-word); fit, evaluate and predict now raise the RunError itself (streamed_reads)."""
     import tensorflow as tf
 
     from specc.runners.data.streams import ImageRows
-    from specc.runners.pipeline import Batching, read_failure, tf_stream_dataset
+    from specc.runners.pipeline import Batching, streamed_reads, tf_stream_dataset
 
     write_images(tmp_path / "img", per_class=3)
     bad = tmp_path / "img" / "square" / "bad.png"
@@ -144,13 +144,12 @@ def test_a_damaged_image_met_while_streaming_is_the_error_training_reports(tmp_p
     files = sorted((tmp_path / "img").rglob("*.*"))
     rows = ImageRows(files, [6, 5], "grayscale", tmp_path / "img")
     data = tf_stream_dataset(rows, np.zeros(len(files), "int32"), Batching(4, 0, 0, 1, False))
-    assert read_failure() is None
-    with pytest.raises(tf.errors.OpError):
+    with pytest.raises(RunError) as raised, streamed_reads():
         for _ in data:
             pass
-    failure = read_failure()
-    assert isinstance(failure, RunError) and str(failure).startswith(f"{bad}: not a readable image")
-    assert read_failure() is None  # taken once
+    assert str(raised.value).startswith(f"{bad}: not a readable image")
+    with pytest.raises(tf.errors.OpError), streamed_reads():  # any other error goes on as it is
+        raise tf.errors.UnknownError(None, None, "not a read")
 
 
 @pytest.mark.slow

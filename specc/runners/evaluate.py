@@ -83,7 +83,7 @@ def _evaluate(run_dir: Path, data, y, result, info: dict, model) -> dict:
             raise RunError(f"the data differs from the data the run was trained on (fingerprint "
                            f"{arrays.fingerprint}, run.json says {expected})")
         x, y = arrays.x_test, arrays.y_test
-    from .pipeline import batches, n_samples, streamed
+    from .pipeline import batches, n_samples, streamed, streamed_reads
 
     if n_samples(x) == 0:
         raise RunError("no samples to evaluate on")
@@ -92,7 +92,8 @@ def _evaluate(run_dir: Path, data, y, result, info: dict, model) -> dict:
 
     if streamed(x) or streamed(y):  # a large .npy or images folder: batch by batch
         keras = import_keras()
-        out = model.evaluate(batches(x, y, batch_size, keras.backend.backend()), verbose=0, return_dict=True)
+        with streamed_reads():
+            out = model.evaluate(batches(x, y, batch_size, keras.backend.backend()), verbose=0, return_dict=True)
     else:
         out = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
     return {k: float(v) for k, v in out.items()}

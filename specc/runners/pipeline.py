@@ -23,6 +23,7 @@ data/named.py); every function here takes either, and a dict's arrays are indexe
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .data.streams import n_samples, streamed, take
@@ -130,7 +131,7 @@ _read_failures: list = []  # what stopped a streamed read: TensorFlow hands it o
 
 
 def _reported(read):
-    """``read`` for tf.numpy_function, keeping the RunError (a damaged file) it may raise for read_failure."""
+    """``read`` for tf.numpy_function, keeping the RunError (a damaged file) it may raise for streamed_reads."""
     from . import RunError
 
     def guarded(idx):
@@ -143,11 +144,25 @@ def _reported(read):
     return guarded
 
 
-def read_failure():
+def _read_failure():
     """The RunError that stopped a streamed read (TensorFlow reports it as an UnknownError naming a node), once."""
     failure = _read_failures[-1] if _read_failures else None
     _read_failures.clear()
     return failure
+
+
+@contextmanager
+def streamed_reads():
+    """Around a Keras call that reads streamed batches (fit, evaluate, predict): a damaged file met while reading
+    one is raised as the RunError that names it, in one line, not TensorFlow's error about a graph node."""
+    _read_failure()  # none left over from an earlier call of this process
+    try:
+        yield
+    except Exception:
+        failure = _read_failure()
+        if failure is None:
+            raise
+        raise failure from None
 
 
 def _tf_read(x, y):

@@ -65,7 +65,7 @@ def predict_outputs(run_dir: Path, input, model=None):
 
     from .data import load_preprocessing, new_samples, prepare_new, run_stream_mode
     from .evaluate import load_run_model, open_run
-    from .pipeline import batches, streamed
+    from .pipeline import batches, streamed, streamed_reads
 
     result, info = open_run(Path(run_dir))
     with run_stream_mode(info):  # new data streams as the training data did
@@ -78,7 +78,8 @@ def predict_outputs(run_dir: Path, input, model=None):
             from .backend import import_keras
 
             x = batches(x, None, batch_size, import_keras().backend.backend())
-            out = model.predict(x, verbose=0)
+            with streamed_reads():
+                out = model.predict(x, verbose=0)
         else:
             out = model.predict(x, batch_size=batch_size, verbose=0)
     outputs = result.graph.outputs

@@ -359,7 +359,7 @@ class _Training:
     def fit(self) -> None:
         """Fit from the first epoch not done yet; on a signal, record the interruption and raise Interrupted."""
         from .callbacks import make_callbacks
-        from .pipeline import Batching, batches, read_failure, streamed, training_input
+        from .pipeline import Batching, batches, streamed, streamed_reads, training_input
         from .state import load_state
         from .tracking import tracking_callbacks
 
@@ -379,19 +379,14 @@ class _Training:
         elif streamed(self.x_val) or streamed(self.y_val):  # read batch by batch, never whole
             validation, validation_batch = batches(self.x_val, self.y_val, train.batch_size, self.backend), None
         if self.first_epoch < train.epochs:
-            read_failure()  # none left over from an earlier run of this process
             try:
-                self.model.fit(data, epochs=train.epochs, initial_epoch=self.first_epoch, verbose=0,
-                               callbacks=callbacks, validation_data=validation,
-                               validation_batch_size=validation_batch, shuffle=False,  # the pipeline shuffles
-                               class_weight=self.class_weight, **fit_kw)
+                with streamed_reads():
+                    self.model.fit(data, epochs=train.epochs, initial_epoch=self.first_epoch, verbose=0,
+                                   callbacks=callbacks, validation_data=validation,
+                                   validation_batch_size=validation_batch, shuffle=False,  # the pipeline shuffles
+                                   class_weight=self.class_weight, **fit_kw)
             except KeyboardInterrupt:  # a second Ctrl-C: stop immediately
                 ctx.interrupted = ctx.interrupted or 2
-            except Exception:
-                failure = read_failure()  # a damaged file met while streaming: said as it is, in one line
-                if failure is None:
-                    raise
-                raise failure from None
         if worker is not None:  # multi-worker: evaluate, plot and save on one device
             self.model = worker.local_model(self.model, self.result, self.perf)
         if ctx.interrupted is not None:
@@ -407,7 +402,7 @@ class _Training:
         import numpy as np
 
         from ..lower import named_submodels
-        from .pipeline import batches, n_samples, streamed
+        from .pipeline import batches, n_samples, streamed, streamed_reads
         from .plots import write_plots
         from .state import write_history
         from .tracking import finish_tracking
@@ -422,8 +417,9 @@ class _Training:
         if not n_samples(arrays.x_test):
             test = {}
         elif streamed(arrays.x_test) or streamed(arrays.y_test):
-            test = model.evaluate(batches(arrays.x_test, arrays.y_test, train.batch_size, self.backend), verbose=0,
-                                  return_dict=True)
+            with streamed_reads():
+                test = model.evaluate(batches(arrays.x_test, arrays.y_test, train.batch_size, self.backend),
+                                      verbose=0, return_dict=True)
         else:
             if self.counter is not None:
                 self.counter.reset()  # validation batches counted too
